@@ -1,0 +1,2 @@
+import CSentencePiece
+import CICU

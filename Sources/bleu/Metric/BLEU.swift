@@ -1,0 +1,1 @@
+// The sacreBLEU-compatible metric.
