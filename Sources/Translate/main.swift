@@ -1,1 +1,11 @@
-print("translate")
+import CLI
+
+/// Every `translate` subcommand; each lives in its own file under Commands/.
+let commands: [Command] = [
+]
+
+Tool(
+    name: "translate",
+    abstract: "Train, run and score Luna encoder-decoder translation models.",
+    commands: commands
+).main()
