@@ -1,0 +1,60 @@
+import Synchronization
+import Testing
+
+@testable import CLI
+
+/// A clock the test moves by hand, and a sink that keeps what was written.
+private final class Recorder: Sendable {
+    let now = Mutex<Double>(0)
+    let lines = Mutex<[String]>([])
+}
+
+@Suite("Progress reporting")
+struct ProgressTests {
+    private func progress(_ recorder: Recorder, interactive: Bool, total: Double?) -> Progress {
+        Progress(
+            label: "train", total: total, unit: "tok", interactive: interactive, interval: 5,
+            clock: { recorder.now.withLock { $0 } },
+            write: { text in recorder.lines.withLock { $0.append(text) } })
+    }
+
+    @Test("in a log: one plain line per interval with percent, rate and ETA")
+    func plainLines() {
+        let recorder = Recorder()
+        let p = progress(recorder, interactive: false, total: 10_000)
+        recorder.now.withLock { $0 = 2 }
+        p.update(completed: 2_000, note: "loss 4.20")
+        recorder.now.withLock { $0 = 4 }
+        p.update(completed: 4_000)  // within 5 s of the last line: not written
+        recorder.now.withLock { $0 = 8 }
+        p.update(completed: 8_000)
+        let lines = recorder.lines.withLock { $0 }
+        #expect(lines == [
+            "train: 20% (2000/10000) 1,000 tok/s ETA 0:00:08 loss 4.20\n",
+            "train: 80% (8000/10000) 1,000 tok/s ETA 0:00:02\n",
+        ])
+    }
+
+    @Test("on a terminal: a bar redrawn in place, ended by finish")
+    func terminalBar() {
+        let recorder = Recorder()
+        let p = progress(recorder, interactive: true, total: 100)
+        recorder.now.withLock { $0 = 10 }
+        p.update(completed: 50)
+        p.finish()
+        p.finish()
+        let lines = recorder.lines.withLock { $0 }
+        #expect(lines.count == 2)
+        #expect(lines[0] == "\r\u{1B}[Ktrain  [##########..........]  50%  5.0 tok/s  ETA 0:00:10")
+        #expect(lines[1].hasSuffix("\n"))
+    }
+
+    @Test("unknown total: count and elapsed time, no ETA")
+    func unknownTotal() {
+        let recorder = Recorder()
+        let p = progress(recorder, interactive: false, total: nil)
+        recorder.now.withLock { $0 = 3725 }
+        p.update(completed: 3_725_000)
+        #expect(recorder.lines.withLock { $0 } == ["train: 3725000 tok 1,000 tok/s elapsed 1:02:05\n"])
+    }
+}

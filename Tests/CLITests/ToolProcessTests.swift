@@ -1,0 +1,44 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The built executables, run as a user runs them.
+@Suite("translate and bleu as processes")
+struct ToolProcessTests {
+    @Test("translate --help and translate help list the commands on stdout, exit 0")
+    func translateHelp() throws {
+        for arguments in [["--help"], ["help"]] {
+            let result = try runTool("translate", arguments)
+            #expect(result.status == 0)
+            #expect(result.standardOutput.hasPrefix("usage: translate <command> [options]"))
+            #expect(result.standardError.isEmpty)
+        }
+    }
+
+    @Test("an unknown command exits 64 with one error line and the usage on stderr")
+    func unknownCommand() throws {
+        let result = try runTool("translate", ["bogus"])
+        #expect(result.status == 64)
+        #expect(result.standardOutput.isEmpty)
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.first == "error: unknown command 'bogus'")
+        #expect(lines.dropFirst().first?.hasPrefix("usage: translate") == true)
+    }
+
+    @Test("bleu --help prints its usage, exit 0")
+    func bleuHelp() throws {
+        let result = try runTool("bleu", ["--help"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.hasPrefix("usage: bleu"))
+    }
+
+    @Test("CI runs the README's test command, scripts/test")
+    func ciRunsScriptsTest() throws {
+        let ci = try String(contentsOf: packageRoot.appendingPathComponent(".ci/run"), encoding: .utf8)
+        let commands = ci.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        #expect(commands.contains { $0.contains("scripts/test") })
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("scripts/test"))
+        #expect(readme.contains("scripts/demo"))
+    }
+}
