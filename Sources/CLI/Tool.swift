@@ -16,7 +16,7 @@ public struct Tool: Sendable {
     /// The command run when the first argument is not a command name (`translate < in.txt`).
     public let defaultCommand: String?
     /// Set for a tool that is a single command (`bleu`): no subcommand names at all.
-    private let isSingleCommand: Bool
+    fileprivate let isSingleCommand: Bool
 
     /// A tool with subcommands.
     public init(name: String, abstract: String, commands: [Command], defaultCommand: String? = nil) {
@@ -43,13 +43,41 @@ public struct Tool: Sendable {
     }
 
     /// Runs the tool on `arguments` (without the program name) and returns the exit status.
-    public func run(_ arguments: [String]) -> Int32 {
+    ///
+    /// Help and usage text go through `output` and `errors` (stdout and stderr by default; tests
+    /// pass their own). What the command itself prints is up to the command.
+    public func run(
+        _ arguments: [String], output: (String) -> Void = writeStandardOutput,
+        errors: (String) -> Void = writeStandardError
+    ) -> Int32 {
+        withoutActuallyEscaping(output) { output in
+            withoutActuallyEscaping(errors) { errors in
+                Dispatcher(tool: self, output: output, errors: errors).run(arguments)
+            }
+        }
+    }
+}
+
+/// One run of a tool, with where its help and error text go.
+private struct Dispatcher {
+    let tool: Tool
+    let output: (String) -> Void
+    let errors: (String) -> Void
+
+    var name: String { tool.name }
+    var commands: [Command] { tool.commands }
+    var defaultCommand: String? { tool.defaultCommand }
+    var isSingleCommand: Bool { tool.isSingleCommand }
+    func usage() -> String { tool.usage() }
+    func help() -> String { tool.help() }
+
+    func run(_ arguments: [String]) -> Int32 {
         if isSingleCommand { return run(commands[0], path: name, arguments) }
         guard let first = arguments.first else {
             if let defaultCommand, let command = command(named: defaultCommand) {
                 return run(command, path: name, [])
             }
-            writeStandardError(usage() + "\n")
+            errors(usage() + "\n")
             return ExitStatus.usage
         }
         switch first {
@@ -58,13 +86,13 @@ public struct Tool: Sendable {
                 guard let command = command(named: arguments[1]) else {
                     return usageFailure("unknown command '\(arguments[1])'", usage: usage())
                 }
-                writeStandardOutput(command.help(toolPath: "\(name) \(command.name)"))
+                output(command.help(toolPath: "\(name) \(command.name)"))
                 return ExitStatus.success
             }
-            writeStandardOutput(help())
+            output(help())
             return ExitStatus.success
         case "--version":
-            writeStandardOutput("\(name) \(toolkitVersion)\n")
+            output("\(name) \(toolkitVersion)\n")
             return ExitStatus.success
         default:
             if let command = command(named: first) {
@@ -84,11 +112,11 @@ public struct Tool: Sendable {
     private func run(_ command: Command, path: String, _ arguments: [String]) -> Int32 {
         let beforeSeparator = arguments.prefix { $0 != "--" }
         if beforeSeparator.contains("--help") || beforeSeparator.contains("-h") {
-            writeStandardOutput(command.help(toolPath: path))
+            output(command.help(toolPath: path))
             return ExitStatus.success
         }
         if isSingleCommand, beforeSeparator.contains("--version") {
-            writeStandardOutput("\(name) \(toolkitVersion)\n")
+            output("\(name) \(toolkitVersion)\n")
             return ExitStatus.success
         }
         do {
@@ -98,19 +126,21 @@ public struct Tool: Sendable {
             return usageFailure(
                 error.message, usage: command.usage(toolPath: path) + "\nRun '\(path) --help' for the flags.")
         } catch let error as RuntimeError {
-            writeStandardError("error: \(error.message)\n")
+            errors("error: \(error.message)\n")
             return ExitStatus.failure
         } catch {
-            writeStandardError("error: \(error)\n")
+            errors("error: \(error)\n")
             return ExitStatus.failure
         }
     }
 
     private func usageFailure(_ message: String, usage: String) -> Int32 {
-        writeStandardError("error: \(message)\n\(usage)\n")
+        errors("error: \(message)\n\(usage)\n")
         return ExitStatus.usage
     }
+}
 
+extension Tool {
     /// The short usage shown after a command-line error.
     func usage() -> String {
         "usage: \(name) <command> [options]\nRun '\(name) help' for the commands."

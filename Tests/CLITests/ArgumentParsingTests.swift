@@ -116,24 +116,31 @@ struct DispatchTests {
             ])
     }
 
+    /// Runs `tool` quietly and returns its status with what it wrote to stdout and stderr.
+    private func run(_ tool: Tool, _ arguments: [String]) -> (Int32, String, String) {
+        var out = "", err = ""
+        let status = tool.run(arguments, output: { out += $0 }, errors: { err += $0 })
+        return (status, out, err)
+    }
+
     @Test("exit statuses: success 0, usage errors 64, runtime errors 1")
     func exitStatuses() {
         let ok = tool { _ in }
-        #expect(ok.run(["go"]) == 0)
-        #expect(ok.run(["go", "--speed"]) == 64)
-        #expect(ok.run(["bogus"]) == 64)
-        #expect(ok.run(["help", "bogus"]) == 64)
-        #expect(ok.run(["--version"]) == 0)
-        #expect(tool { _ in throw RuntimeError("disk full") }.run(["go"]) == 1)
-        #expect(tool { _ in throw UsageError("bad") }.run(["go"]) == 64)
-        #expect(tool { args in _ = try args.int("--speed", default: 1, min: 1) }.run(["go", "-s", "0"]) == 64)
+        #expect(run(ok, ["go"]).0 == 0)
+        #expect(run(ok, ["go", "--speed"]).0 == 64)
+        #expect(run(ok, ["bogus"]) == (64, "", "error: unknown command 'bogus'\nusage: demo <command> [options]\nRun 'demo help' for the commands.\n"))
+        #expect(run(ok, ["help", "bogus"]).0 == 64)
+        #expect(run(ok, ["--version"]).0 == 0)
+        #expect(run(tool { _ in throw RuntimeError("disk full") }, ["go"]) == (1, "", "error: disk full\n"))
+        #expect(run(tool { _ in throw UsageError("bad") }, ["go"]).0 == 64)
+        #expect(run(tool { args in _ = try args.int("--speed", default: 1, min: 1) }, ["go", "-s", "0"]).0 == 64)
     }
 
     @Test("--help wins over a bad command line, and help lists every option with its default")
     func help() {
         let failing = tool { _ in Issue.record("run must not be called for --help") }
-        #expect(failing.run(["go", "--bogus", "--help"]) == 0)
-        #expect(failing.run(["help", "go"]) == 0)
+        #expect(run(failing, ["go", "--bogus", "--help"]).0 == 0)
+        #expect(run(failing, ["help", "go"]).0 == 0)
         let command = failing.commands[0]
         let text = command.help(toolPath: "demo go")
         #expect(text.hasPrefix("usage: demo go [options]\n\nGo somewhere.\n"))
@@ -151,9 +158,9 @@ struct DispatchTests {
                 positionals: "REF", count: 1...1) { args in
                     guard args.has("--lowercase") else { throw RuntimeError("expected -lc") }
                 })
-        #expect(single.run(["ref.txt", "-lc"]) == 0)
-        #expect(single.run(["ref.txt"]) == 1)
-        #expect(single.run([]) == 64)
-        #expect(single.run(["--help"]) == 0)
+        #expect(run(single, ["ref.txt", "-lc"]).0 == 0)
+        #expect(run(single, ["ref.txt"]).0 == 1)
+        #expect(run(single, []).0 == 64)
+        #expect(run(single, ["--help"]).0 == 0)
     }
 }
