@@ -1,2 +1,0 @@
-import CSentencePiece
-import CICU
