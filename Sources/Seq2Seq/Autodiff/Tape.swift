@@ -1,0 +1,169 @@
+/// A Wengert list: the record of every differentiable op since the last backward pass.
+///
+/// Ops append a node (their output plus a backward closure); `backward(from:)` walks the nodes in reverse
+/// recording order, which is already topological, and each closure accumulates (`+=`) into its inputs'
+/// gradients. Gradients of parameters land in ``Parameter/gradient``; gradients of other leaves
+/// (``input(_:)``) can be read with ``gradient(of:)`` after the pass.
+///
+/// A backward pass consumes the graph: node buffers go back to the tape's pool and the next forward
+/// pass reuses them, so a training loop that keeps one tape allocates nothing after its first step.
+/// The tape also owns the dropout seed stream, and ``isTraining`` (dropout on or off).
+///
+/// Not thread-safe: one tape per training loop.
+public final class Tape {
+    private struct Node {
+        var value: Tensor
+        var backward: ((Tensor, Tape) -> Void)?
+        var parameter: Parameter?
+        var pooled: Bool
+    }
+
+    private var nodes: [Node] = []
+    private var gradients: [Tensor?] = []
+    private var parameterNodes: [ObjectIdentifier: Int] = [:]
+    private var leafGradients: [Int: Tensor] = [:]
+    private var lastGeneration = -1
+    let pool = BufferPool()
+    /// Incremented whenever the graph is released; variables of older generations are stale.
+    private(set) var generation = 0
+    private var seeds: SplitMix64
+
+    /// Whether dropout is applied to ops recorded on this tape.
+    public var isTraining: Bool
+
+    /// - Parameters:
+    ///   - seed: the seed of the dropout stream.
+    ///   - isTraining: whether dropout is applied.
+    public init(seed: UInt64 = 0, isTraining: Bool = true) {
+        self.seeds = SplitMix64(seed: seed)
+        self.isTraining = isTraining
+    }
+
+    /// A gradient-tracked leaf holding `value` (a test input, or anything else to differentiate against).
+    public func input(_ value: Tensor) -> Variable {
+        append(value, pooled: false, backward: nil)
+    }
+
+    /// A constant bound to this tape: no gradient, but ops and layers find the tape through it.
+    public func constant(_ value: Tensor) -> Variable {
+        Variable(value: value, tape: self, id: nil, generation: generation)
+    }
+
+    /// The leaf for `parameter` in the current graph (created on first use, shared afterwards).
+    public func variable(for parameter: Parameter) -> Variable {
+        if let id = parameterNodes[ObjectIdentifier(parameter)] {
+            return Variable(value: nodes[id].value, tape: self, id: id, generation: generation)
+        }
+        let variable = append(parameter.value, pooled: false, backward: nil)
+        nodes[variable.id!].parameter = parameter
+        parameterNodes[ObjectIdentifier(parameter)] = variable.id!
+        return variable
+    }
+
+    func append(_ value: Tensor, pooled: Bool, backward: ((Tensor, Tape) -> Void)?) -> Variable {
+        nodes.append(Node(value: value, backward: backward, parameter: nil, pooled: pooled))
+        gradients.append(nil)
+        return Variable(value: value, tape: self, id: nodes.count - 1, generation: generation)
+    }
+
+    /// A seed for one dropout mask (the stream is deterministic given the tape's seed).
+    public func nextSeed() -> UInt64 { seeds.next() }
+
+    /// A tensor of `shape` for an op's output: from the pool, contents unspecified.
+    func allocate(_ shape: [Int]) -> Tensor {
+        Tensor(shape: shape, scalars: pool.take(shape.reduce(1, *)))
+    }
+
+    /// Lets a backward closure add into the gradient of the node `slot` (a no-op for `nil`).
+    ///
+    /// `body` gets the gradient buffer and `accumulate`: when `false` the buffer holds garbage and must be
+    /// overwritten (the first contribution); when `true` the contribution must be added. This saves a
+    /// zero-fill and a pass per gradient.
+    public func accumulateGradient(
+        into slot: Int?, _ body: (_ gradient: UnsafeMutableBufferPointer<Float>, _ accumulate: Bool) -> Void
+    ) {
+        guard let slot else { return }
+        if let parameter = nodes[slot].parameter {
+            parameter.gradient.withUnsafeMutableBufferPointer { body($0, true) }
+            return
+        }
+        var accumulate = true
+        var gradient: Tensor
+        if let existing = gradients[slot] {
+            gradient = existing
+            gradients[slot] = nil  // keep the storage uniquely referenced while writing
+        } else {
+            gradient = allocate(nodes[slot].value.shape)
+            accumulate = false
+        }
+        gradient.withUnsafeMutableBufferPointer { body($0, accumulate) }
+        gradients[slot] = gradient
+    }
+
+    /// Runs the backward pass from `output`, seeding its gradient with `seed` (default: all ones).
+    ///
+    /// Afterwards parameter gradients have grown by `∂(Σ seed ⊙ output)/∂parameter`, leaf gradients are
+    /// readable with ``gradient(of:)``, and the graph is released (its buffers recycled).
+    public func backward(from output: Variable, seed: Tensor? = nil) {
+        precondition(output.tape === self, "backward: the output was not recorded on this tape")
+        precondition(output.generation == generation, "backward: the output's graph was already released")
+        if let seed { precondition(seed.shape == output.shape, "backward: seed \(seed.shape) for \(output.shape)") }
+        leafGradients = [:]
+        if let start = output.id {
+            gradients[start] = seed ?? Tensor(repeating: 1, shape: output.shape)
+            for index in stride(from: start, through: 0, by: -1) {
+                guard let gradient = gradients[index] else { continue }
+                guard let backward = nodes[index].backward else {
+                    if nodes[index].parameter == nil {
+                        leafGradients[index] = gradient
+                        gradients[index] = nil
+                    }
+                    continue
+                }
+                gradients[index] = nil
+                nodes[index].backward = nil  // releases the tensors the closure saved
+                backward(gradient, self)
+                pool.recycle(gradient.scalars)
+                if nodes[index].pooled { pool.recycle(nodes[index].value.scalars) }
+                nodes[index].value = Tensor(zeros: [0])
+            }
+        }
+        lastGeneration = generation
+        release()
+    }
+
+    /// The gradient of a leaf created by ``input(_:)`` from the last backward pass, or `nil` if none
+    /// reached it.
+    public func gradient(of leaf: Variable) -> Tensor? {
+        guard let id = leaf.id, leaf.generation == lastGeneration else { return nil }
+        return leafGradients[id]
+    }
+
+    /// Drops the current graph without a backward pass (e.g. after a forward-only evaluation on a tape).
+    public func reset() {
+        leafGradients = [:]
+        release()
+    }
+
+    private func release() {
+        for node in nodes where node.pooled { pool.recycle(node.value.scalars) }
+        for gradient in gradients { if let gradient { pool.recycle(gradient.scalars) } }
+        nodes.removeAll(keepingCapacity: true)
+        gradients.removeAll(keepingCapacity: true)
+        parameterNodes.removeAll(keepingCapacity: true)
+        generation += 1
+    }
+
+    /// Number of nodes recorded in the current graph.
+    public var nodeCount: Int { nodes.count }
+
+    /// Bytes of op outputs and gradients currently live, and the peak since ``resetPeakBytes()``.
+    public var liveBytes: Int { pool.bytesInUse }
+    public var peakBytes: Int { pool.peakBytes }
+    public func resetPeakBytes() { pool.resetPeak() }
+}
+
+/// An output buffer for an op: from the tape's pool when recording, freshly allocated otherwise.
+func makeOutput(_ shape: [Int], _ tape: Tape?) -> Tensor {
+    tape?.allocate(shape) ?? Tensor.uninitialized(shape)
+}

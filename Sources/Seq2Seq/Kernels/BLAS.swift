@@ -1,0 +1,58 @@
+import CBLAS
+
+/// The one door to BLAS: single-precision matrix products, row-major. No other file imports CBLAS.
+public enum BLAS {
+    /// Threads OpenBLAS may use for one product (it runs small products on one thread anyway).
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+}
+
+/// `C = alpha·op(A)·op(B) + beta·C` with row-major `op(A)` of shape `[m, k]`, `op(B)` `[k, n]`, `C` `[m, n]`.
+///
+/// `A` is stored `[m, k]` (or `[k, m]` when `transposeA`), `B` `[k, n]` (or `[n, k]` when `transposeB`).
+/// Leading dimensions default to the dense row length. With `beta == 0` the old contents of `C` are never
+/// read (BLAS semantics), so `C` may be uninitialised.
+func gemm(
+    transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
+    b: UnsafePointer<Float>, ldb: Int? = nil,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+) {
+    guard m > 0, n > 0 else { return }
+    if k == 0 {
+        for i in 0..<m { for j in 0..<n { c[i * (ldc ?? n) + j] *= beta } }
+        return
+    }
+    cblas_sgemm(
+        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha,
+        a, Int32(lda ?? (transposeA ? m : k)),
+        b, Int32(ldb ?? (transposeB ? k : n)),
+        beta, c, Int32(ldc ?? n))
+}
+
+/// `batch` independent products `C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i]`, the i-th operands starting at
+/// `i·strideA`, `i·strideB`, `i·strideC` elements (a stride of 0 reuses one matrix for every item).
+///
+/// Small items are spread over ``Parallel/threadCount`` threads (OpenBLAS runs each of them on one thread,
+/// so nothing is oversubscribed); large items go one at a time to OpenBLAS's own threads.
+func batchedGemm(
+    batch: Int, transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, strideA: Int, b: UnsafePointer<Float>, strideB: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, strideC: Int
+) {
+    // OpenBLAS keeps a product on one thread below m·n·k = 65536·4 (interface/gemm.c).
+    let small = m * n * k < 262_144
+    let item = { (i: Int) in
+        gemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: a + i * strideA, b: b + i * strideB, beta: beta, c: c + i * strideC)
+    }
+    if small && strideC != 0 {
+        Parallel.forEachRange(batch, work: batch * m * n * k / 8) { range in for i in range { item(i) } }
+    } else {
+        for i in 0..<batch { item(i) }
+    }
+}

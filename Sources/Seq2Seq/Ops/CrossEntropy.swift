@@ -1,0 +1,97 @@
+import Foundation
+
+/// Label-smoothed cross-entropy from logits, fused with the log-softmax (fairseq's current
+/// `label_smoothed_cross_entropy`).
+///
+/// With `lp = logSoftmax(logits)` per row, `nll = −lp[target]`, `smooth = −Σ_v lp[v]`, `εᵢ = ε/(V − 1)`:
+/// ```
+/// loss = Σ_rows (1 − ε − εᵢ)·nll + εᵢ·smooth        (rows whose target is `ignoring` are skipped)
+/// ```
+/// Shapes: `logits` `[N, V]` (or `[…, V]`, flattened), `targets` N ids. The sums run in Double.
+/// Backward: `dlogits[n, v] += dloss · (p[n, v] − (1 − ε − εᵢ)·[v = tₙ] − εᵢ)`, 0 on skipped rows
+/// (the smoothing weights sum to one, so `p` appears with coefficient 1).
+/// - Returns: the summed loss (shape `[]`), the summed `nll` and the number of rows counted.
+/// - Precondition: every counted target is in `0..<V`.
+public func labelSmoothedCrossEntropy(
+    logits: Variable, targets: [Int], labelSmoothing epsilon: Float = 0, ignoring ignoredTarget: Int? = nil
+) -> (loss: Variable, nllLoss: Double, count: Int) {
+    let op = "labelSmoothedCrossEntropy"
+    guard let vocabulary = logits.shape.last, vocabulary > 0 else { preconditionFailure("\(op): logits \(logits.shape)") }
+    let rows = logits.value.count / vocabulary
+    precondition(targets.count == rows, "\(op): \(targets.count) targets for logits \(logits.shape)")
+    for t in targets where t != ignoredTarget {
+        precondition(t >= 0 && t < vocabulary, "\(op): target \(t) outside 0..<\(vocabulary)")
+    }
+    let smoothingShare = vocabulary > 1 ? Double(epsilon) / Double(vocabulary - 1) : 0
+    let targetWeight = 1 - Double(epsilon) - smoothingShare
+    // Per row: log Σ e^z (saved for the backward), the loss and the nll.
+    var logSumExp = [Float](repeating: 0, count: rows)
+    var rowLoss = [Double](repeating: 0, count: rows)
+    var rowNLL = [Double](repeating: 0, count: rows)
+    logits.value.withUnsafeBufferPointer { pz in
+        logSumExp.withUnsafeMutableBufferPointer { pl in
+            rowLoss.withUnsafeMutableBufferPointer { ploss in
+                rowNLL.withUnsafeMutableBufferPointer { pnll in
+                    let (z, lse, loss, nll) = (pz.baseAddress!, pl.baseAddress!, ploss.baseAddress!, pnll.baseAddress!)
+                    targets.withUnsafeBufferPointer { pt in
+                        let t = pt.baseAddress!
+                        Parallel.forEachRange(rows, work: rows * vocabulary * 8) { range in
+                            for r in range {
+                                let row = z + r * vocabulary
+                                var maximum = -Float.infinity
+                                for v in 0..<vocabulary { maximum = max(maximum, row[v]) }
+                                var total: Double = 0
+                                var sum: Double = 0
+                                for v in 0..<vocabulary {
+                                    total += Double(Foundation.exp(row[v] - maximum))
+                                    sum += Double(row[v])
+                                }
+                                let l = Double(maximum) + Foundation.log(total)
+                                lse[r] = Float(l)
+                                guard t[r] != ignoredTarget else { continue }
+                                let rowNLL = l - Double(row[t[r]])
+                                let smooth = Double(vocabulary) * l - sum
+                                nll[r] = rowNLL
+                                loss[r] = targetWeight * rowNLL + smoothingShare * smooth
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let counted = targets.filter { $0 != ignoredTarget }.count
+    let tape = commonTape([logits], op: op)
+    var y = makeOutput([], tape)
+    y.withUnsafeMutableBufferPointer { $0[0] = Float(rowLoss.reduce(0, +)) }
+    let logitsSlot = logits.gradientSlot
+    let savedLogits = logits.value
+    let loss = record(y, inputs: [logits], op: op) { dLoss, tape in
+        let scale = dLoss.scalars[0]
+        let (a, b) = (Float(targetWeight), Float(smoothingShare))
+        tape.accumulateGradient(into: logitsSlot) { dZ, accumulate in
+            savedLogits.withUnsafeBufferPointer { pz in
+                logSumExp.withUnsafeBufferPointer { pl in
+                    targets.withUnsafeBufferPointer { pt in
+                        let (z, lse, t, d) = (pz.baseAddress!, pl.baseAddress!, pt.baseAddress!, dZ.baseAddress!)
+                        Parallel.forEachRange(rows, work: rows * vocabulary * 8) { range in
+                            for r in range {
+                                let (row, out) = (z + r * vocabulary, d + r * vocabulary)
+                                if t[r] == ignoredTarget {
+                                    if !accumulate { out.update(repeating: 0, count: vocabulary) }
+                                    continue
+                                }
+                                for v in 0..<vocabulary {
+                                    var g = scale * (Foundation.exp(row[v] - lse[r]) - b)
+                                    if v == t[r] { g -= scale * a }
+                                    out[v] = accumulate ? out[v] + g : g
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (loss, rowNLL.reduce(0, +), counted)
+}
