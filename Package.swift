@@ -45,7 +45,7 @@ let package = Package(
         // MARK: - Tests
 
         // Helpers shared by the test targets: tolerant comparisons, running the built tools.
-        .target(name: "TestSupport", path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Seq2Seq"], path: "Sources/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["CLI", "TestSupport", "translate", "bleu"]),
         .testTarget(name: "BLEUTests", dependencies: ["BLEU", "TestSupport", "bleu"]),
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize", "TestSupport"]),
