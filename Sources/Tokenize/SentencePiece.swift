@@ -485,7 +485,7 @@ private func withErrorBuffer<T>(
     var buffer = [CChar](repeating: 0, count: 2048)
     let value = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
     let message = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    return (value, message)
+    return (value, message.trimmingCharacters(in: .whitespaces))
 }
 
 /// Calls `body` with NUL-terminated copies of `strings`, valid only during the call.

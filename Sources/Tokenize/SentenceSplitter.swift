@@ -26,9 +26,12 @@ public struct Sentence: Sendable, Equatable, CustomStringConvertible {
 /// Splits pasted paragraphs into sentences with ICU's sentence break iterator (Unicode UAX #29 rules plus the
 /// locale's tailoring), so that each sentence can be translated alone and the results rejoined.
 ///
-/// With `suppressingAbbreviations` (the default) ICU's per-locale exception lists apply (locale keyword
-/// `ss=standard`): no break after "Dr." in "Dr. Smith" (en) or "z. B." (de). What ICU does not list it splits
-/// ("3. Oktober" breaks after "3." under the plain rules); this type does not second-guess ICU.
+/// By default the plain rules apply: no break before a lower-case word ("z. B. hier", "U.S. economy"), a
+/// break after "Dr." or "3." before a capital ("Dr. Smith", "3. Oktober" split as ICU does).
+/// `suppressingAbbreviations: true` adds ICU's per-locale exception lists (locale keyword `ss=standard`;
+/// e.g. "Mr. Smith" stays whole). It is off by default because in ICU 72 those lists also suppress real
+/// ends of sentences: on newstest2014 joined into 5-line paragraphs, line boundaries found drop from 94.3%
+/// to 86.1% (de) and from 94.3% to 94.0% (en) with them.
 ///
 /// Value type; each call opens its own ICU iterator, so one splitter may be used from many threads.
 public struct SentenceSplitter: Sendable {
@@ -38,7 +41,7 @@ public struct SentenceSplitter: Sendable {
     public let suppressingAbbreviations: Bool
 
     /// A splitter for `locale` ("en", "de", or any ICU locale id).
-    public init(locale: String, suppressingAbbreviations: Bool = true) {
+    public init(locale: String, suppressingAbbreviations: Bool = false) {
         self.locale = locale
         self.suppressingAbbreviations = suppressingAbbreviations
     }
