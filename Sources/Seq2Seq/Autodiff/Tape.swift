@@ -108,9 +108,13 @@ public final class Tape {
         precondition(output.tape === self, "backward: the output was not recorded on this tape")
         precondition(output.generation == generation, "backward: the output's graph was already released")
         if let seed { precondition(seed.shape == output.shape, "backward: seed \(seed.shape) for \(output.shape)") }
-        leafGradients = [:]
+        dropLeafGradients()
         if let start = output.id {
-            gradients[start] = seed ?? Tensor(repeating: 1, shape: output.shape)
+            var first = allocate(output.shape)  // from the pool, like every gradient it recycles
+            first.withUnsafeMutableBufferPointer { buffer in
+                if let seed { _ = buffer.update(fromContentsOf: seed.scalars) } else { buffer.update(repeating: 1) }
+            }
+            gradients[start] = first
             for index in stride(from: start, through: 0, by: -1) {
                 guard let gradient = gradients[index] else { continue }
                 guard let backward = nodes[index].backward else {
@@ -141,8 +145,13 @@ public final class Tape {
 
     /// Drops the current graph without a backward pass (e.g. after a forward-only evaluation on a tape).
     public func reset() {
-        leafGradients = [:]
+        dropLeafGradients()
         release()
+    }
+
+    private func dropLeafGradients() {
+        for gradient in leafGradients.values { pool.recycle(gradient.scalars) }
+        leafGradients = [:]
     }
 
     private func release() {
@@ -161,6 +170,8 @@ public final class Tape {
     public var liveBytes: Int { pool.bytesInUse }
     public var peakBytes: Int { pool.peakBytes }
     public func resetPeakBytes() { pool.resetPeak() }
+    /// How many op-output or gradient buffers this tape has had to allocate (rather than reuse) so far.
+    public var bufferAllocations: Int { pool.allocations }
 }
 
 /// An output buffer for an op: from the tape's pool when recording, freshly allocated otherwise.

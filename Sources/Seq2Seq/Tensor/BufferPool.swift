@@ -11,11 +11,15 @@ final class BufferPool {
     /// The largest `bytesInUse` seen since the last `resetPeak()`.
     private(set) var peakBytes = 0
 
+    /// How many buffers had to be allocated because none of the size was free.
+    private(set) var allocations = 0
+
     /// A buffer of `count` elements with unspecified contents.
     func take(_ count: Int) -> [Float] {
         bytesInUse += count * 4
         peakBytes = max(peakBytes, bytesInUse)
         if let buffer = free[count]?.popLast() { return buffer }
+        allocations += 1
         return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
