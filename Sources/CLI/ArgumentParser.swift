@@ -22,6 +22,7 @@ struct ArgumentParser {
 
     func parse(_ arguments: [String]) throws -> ParsedArguments {
         var parsed = ParsedArguments()
+        parsed.rawArguments = arguments
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]

@@ -7,6 +7,9 @@ public struct ParsedArguments: Sendable {
     /// Values per canonical option name, one group per occurrence on the command line.
     var groups: [String: [[String]]] = [:]
     public internal(set) var positionals: [String] = []
+    /// The arguments as given, for a command that re-parses them under extra defaults
+    /// (`translate train` layers a preset and a config file under the command line).
+    public internal(set) var rawArguments: [String] = []
 
     public init() {}
 
