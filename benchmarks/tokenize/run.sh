@@ -42,14 +42,14 @@ for rep in $(seq "$reps"); do
         end=$(now)
         encode=$(sed -n 's/.*encoding \([0-9.]*\) s.*/\1/p' "$work/ours.err")
         echo "{\"what\": \"ours_encode_threads$threads\", \"seconds\": $encode}" >> "$results"
-        echo "{\"what\": \"ours_end_to_end_threads$threads\", \"seconds\": $(echo "$end - $start" | bc)}" >> "$results"
+        echo "{\"what\": \"ours_end_to_end_threads$threads\", \"seconds\": $(awk "BEGIN { printf \"%.6f\", $end - $start }")}" >> "$results"
     done
     "$python" "$here/bench_python.py" --model "$model" --input "$work/train.txt" --output "$work/py.ids" \
         --check "$work/ours.ids" >> "$results"
     start=$(now)
     spm_encode --model "$model" --output_format id < "$work/train.txt" > "$work/spm.ids"
     end=$(now)
-    echo "{\"what\": \"spm_encode_end_to_end\", \"seconds\": $(echo "$end - $start" | bc)}" >> "$results"
+    echo "{\"what\": \"spm_encode_end_to_end\", \"seconds\": $(awk "BEGIN { printf \"%.6f\", $end - $start }")}" >> "$results"
     cmp -s "$work/spm.ids" "$work/ours.ids" || { echo "ids differ from spm_encode" >&2; exit 1; }
 done
 
