@@ -1,0 +1,180 @@
+/// Computes one segment's BLEU statistics at a time, reusing its buffers; one per worker thread.
+///
+/// Tokens become integer ids (`TokenInterner`), an n-gram becomes a 128-bit key of up to four ids,
+/// and a small open-addressing table (cleared by bumping a generation stamp) holds, per reference
+/// n-gram, the largest count in any one reference. Clipping is counted incrementally: a hypothesis
+/// occurrence matches while its running count is at most that maximum, which sums to
+/// `min(h(g), max_k r_k(g))`.
+struct BLEUCounter {
+    let tokenizer: Tokenizer
+    let lowercase: Bool
+    private var workspace = TokenizerWorkspace()
+    private var interner = TokenInterner()
+    private var hypothesisIDs: [UInt32] = []
+    private var referenceIDs: [UInt32] = []
+    private var referenceEnds: [Int] = []
+
+    private var keyHigh: [UInt64] = []
+    private var keyLow: [UInt64] = []
+    private var referenceMax: [Int32] = []
+    private var running: [Int32] = []
+    private var lastReference: [Int32] = []
+    private var hypothesisCount: [Int32] = []
+    private var stamp: [UInt32] = []
+    private var generation: UInt32 = 0
+    private var mask = 0
+
+    init(tokenizer: Tokenizer, lowercase: Bool) {
+        self.tokenizer = tokenizer
+        self.lowercase = lowercase
+        resizeTable(1 << 12)
+    }
+
+    private mutating func resizeTable(_ size: Int) {
+        keyHigh = [UInt64](repeating: 0, count: size)
+        keyLow = [UInt64](repeating: 0, count: size)
+        referenceMax = [Int32](repeating: 0, count: size)
+        running = [Int32](repeating: 0, count: size)
+        lastReference = [Int32](repeating: 0, count: size)
+        hypothesisCount = [Int32](repeating: 0, count: size)
+        stamp = [UInt32](repeating: 0, count: size)
+        generation = 0
+        mask = size - 1
+    }
+
+    /// Lowercases (optionally), strips trailing whitespace, tokenizes and appends the token ids.
+    mutating func appendIDs(of line: String, to ids: inout [UInt32]) {
+        var text = lowercase ? PythonText.lowercase(line) : line
+        text.withUTF8 { bytes in
+            let end = PythonText.rstripEnd(bytes, 0, bytes.count)
+            workspace.tokenize(UnsafeBufferPointer(rebasing: bytes[0..<end]), with: tokenizer)
+        }
+        let count = workspace.tokenCount
+        let starts = workspace.tokenStarts
+        let ends = workspace.tokenEnds
+        let bytes = workspace.bytes
+        bytes.withUnsafeBufferPointer { b in
+            for k in 0..<count {
+                ids.append(interner.id(b, starts[k], ends[k]))
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func key(_ ids: UnsafeBufferPointer<UInt32>, _ i: Int, _ n: Int) -> (UInt64, UInt64) {
+        let a = UInt64(ids[i])
+        let b = n > 1 ? UInt64(ids[i + 1]) : 0
+        let c = n > 2 ? UInt64(ids[i + 2]) : 0
+        let d = n > 3 ? UInt64(ids[i + 3]) : 0
+        return (a << 32 | b, c << 32 | d)
+    }
+
+    @inline(__always)
+    private func slot(_ high: UInt64, _ low: UInt64) -> Int {
+        var h = high &* 0x9E37_79B9_7F4A_7C15 ^ low &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h) & mask
+    }
+
+    /// Writes `[hyp_len, ref_len, correct 1–4, total 1–4]` for one segment to `out`.
+    mutating func statistics<References: Collection<String>>(
+        hypothesis: String, references: References, into out: UnsafeMutableBufferPointer<Int>
+    ) {
+        let order = NGramStatistics.maxOrder
+        // Moved out while appending so that `appendIDs` may mutate `self`.
+        var ids = hypothesisIDs
+        hypothesisIDs = []
+        ids.removeAll(keepingCapacity: true)
+        appendIDs(of: hypothesis, to: &ids)
+        hypothesisIDs = ids
+        ids = referenceIDs
+        referenceIDs = []
+        ids.removeAll(keepingCapacity: true)
+        referenceEnds.removeAll(keepingCapacity: true)
+        for reference in references {
+            appendIDs(of: reference, to: &ids)
+            referenceEnds.append(ids.count)
+        }
+        referenceIDs = ids
+
+        let needed = max(16, referenceIDs.count * order * 2)
+        if needed > mask + 1 {
+            var size = mask + 1
+            while size < needed { size <<= 1 }
+            resizeTable(size)
+        }
+        generation &+= 1
+        if generation == 0 {
+            for k in 0..<stamp.count { stamp[k] = 0 }
+            generation = 1
+        }
+
+        // Reference n-grams: the largest count within any single reference.
+        var closestLength = -1
+        var closestDifference = -1
+        let hypothesisLength = hypothesisIDs.count
+        referenceIDs.withUnsafeBufferPointer { r in
+            var start = 0
+            for (k, end) in referenceEnds.enumerated() {
+                let length = end - start
+                let difference = abs(hypothesisLength - length)
+                if closestDifference < 0 || difference < closestDifference {
+                    closestDifference = difference
+                    closestLength = length
+                } else if difference == closestDifference && length < closestLength {
+                    closestLength = length
+                }
+                for n in 1...order where length >= n {
+                    for i in start...(end - n) {
+                        let (high, low) = Self.key(r, i, n)
+                        var s = slot(high, low)
+                        while stamp[s] == generation && (keyHigh[s] != high || keyLow[s] != low) {
+                            s = (s + 1) & mask
+                        }
+                        if stamp[s] != generation {
+                            stamp[s] = generation
+                            keyHigh[s] = high
+                            keyLow[s] = low
+                            referenceMax[s] = 0
+                            running[s] = 0
+                            lastReference[s] = -1
+                            hypothesisCount[s] = 0
+                        }
+                        if lastReference[s] != Int32(k) {
+                            lastReference[s] = Int32(k)
+                            running[s] = 0
+                        }
+                        running[s] += 1
+                        if running[s] > referenceMax[s] { referenceMax[s] = running[s] }
+                    }
+                }
+                start = end
+            }
+        }
+
+        // Hypothesis n-grams: clipped matches and totals.
+        out[0] = hypothesisLength
+        out[1] = closestLength < 0 ? 0 : closestLength
+        for n in 1...order {
+            out[1 + n] = 0
+            out[1 + order + n] = max(0, hypothesisLength - n + 1)
+        }
+        hypothesisIDs.withUnsafeBufferPointer { h in
+            for n in 1...order where hypothesisLength >= n {
+                var matches = 0
+                for i in 0...(hypothesisLength - n) {
+                    let (high, low) = Self.key(h, i, n)
+                    var s = slot(high, low)
+                    while stamp[s] == generation && (keyHigh[s] != high || keyLow[s] != low) {
+                        s = (s + 1) & mask
+                    }
+                    if stamp[s] == generation {
+                        hypothesisCount[s] += 1
+                        if hypothesisCount[s] <= referenceMax[s] { matches += 1 }
+                    }
+                }
+                out[1 + n] = matches
+            }
+        }
+    }
+}
