@@ -3,6 +3,7 @@ import CLI
 /// Every `translate` subcommand; each lives in its own file under Commands/.
 let commands: [Command] = [
     spmTrainCommand, spmEncodeCommand, spmDecodeCommand,
+    benchCommand,
 ]
 
 Tool(

@@ -105,16 +105,29 @@ public final class Tape {
     /// Afterwards parameter gradients have grown by `∂(Σ seed ⊙ output)/∂parameter`, leaf gradients are
     /// readable with ``gradient(of:)``, and the graph is released (its buffers recycled).
     public func backward(from output: Variable, seed: Tensor? = nil) {
-        precondition(output.tape === self, "backward: the output was not recorded on this tape")
-        precondition(output.generation == generation, "backward: the output's graph was already released")
-        if let seed { precondition(seed.shape == output.shape, "backward: seed \(seed.shape) for \(output.shape)") }
+        backward(from: [output], seeds: [seed])
+    }
+
+    /// Runs one backward pass from several outputs at once, each seeded with its own gradient (nil: ones),
+    /// i.e. differentiates `Σ_i Σ seedᵢ ⊙ outputᵢ`.
+    public func backward(from outputs: [Variable], seeds: [Tensor?]) {
+        precondition(outputs.count == seeds.count, "backward: \(outputs.count) outputs, \(seeds.count) seeds")
         dropLeafGradients()
-        if let start = output.id {
-            var first = allocate(output.shape)  // from the pool, like every gradient it recycles
-            first.withUnsafeMutableBufferPointer { buffer in
-                if let seed { _ = buffer.update(fromContentsOf: seed.scalars) } else { buffer.update(repeating: 1) }
+        var start = -1
+        for (output, seed) in zip(outputs, seeds) {
+            precondition(output.tape === self, "backward: an output was not recorded on this tape")
+            precondition(output.generation == generation, "backward: an output's graph was already released")
+            if let seed { precondition(seed.shape == output.shape, "backward: seed \(seed.shape) for \(output.shape)") }
+            guard let id = output.id else { continue }
+            accumulateGradient(into: id) { buffer, accumulate in  // from the pool, like every gradient it recycles
+                for i in 0..<buffer.count {
+                    let value = seed?.scalars[i] ?? 1
+                    buffer[i] = accumulate ? buffer[i] + value : value
+                }
             }
-            gradients[start] = first
+            start = max(start, id)
+        }
+        if start >= 0 {
             for index in stride(from: start, through: 0, by: -1) {
                 guard let gradient = gradients[index] else { continue }
                 guard let backward = nodes[index].backward else {

@@ -1,4 +1,6 @@
 import CBLAS
+import Dispatch
+import Synchronization
 
 /// The one door to BLAS: single-precision matrix products, row-major. No other file imports CBLAS.
 public enum BLAS {
@@ -6,6 +8,34 @@ public enum BLAS {
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    private static let profiling = Atomic<Bool>(false)
+    private static let nanoseconds = Atomic<UInt64>(0)
+    private static let operations = Atomic<UInt64>(0)
+
+    /// Starts counting the wall time spent in matrix products and their floating-point operations
+    /// (2·m·n·k each), from zero. For benchmarks; off by default, and then free.
+    public static func startProfiling() {
+        nanoseconds.store(0, ordering: .relaxed)
+        operations.store(0, ordering: .relaxed)
+        profiling.store(true, ordering: .relaxed)
+    }
+
+    /// Stops counting and returns the seconds spent in products and their operation count.
+    public static func stopProfiling() -> (seconds: Double, flops: Double) {
+        profiling.store(false, ordering: .relaxed)
+        return (Double(nanoseconds.load(ordering: .relaxed)) * 1e-9, Double(operations.load(ordering: .relaxed)))
+    }
+
+    /// Runs `body` (one product or one batch of them, `flops` operations), timing it when profiling.
+    @inline(__always)
+    static func measure(flops: Int, _ body: () -> Void) {
+        guard profiling.load(ordering: .relaxed) else { return body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        nanoseconds.add(DispatchTime.now().uptimeNanoseconds - start, ordering: .relaxed)
+        operations.add(UInt64(flops), ordering: .relaxed)
     }
 }
 
@@ -19,6 +49,17 @@ func gemm(
     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
     b: UnsafePointer<Float>, ldb: Int? = nil,
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+) {
+    BLAS.measure(flops: 2 * m * n * k) {
+        unmeasuredGemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+            c: c, ldc: ldc)
+    }
+}
+
+private func unmeasuredGemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int?,
+    b: UnsafePointer<Float>, ldb: Int?, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int?
 ) {
     guard m > 0, n > 0 else { return }
     if k == 0 {
@@ -46,13 +87,15 @@ func batchedGemm(
     // OpenBLAS keeps a product on one thread below m·n·k = 65536·4 (interface/gemm.c).
     let small = m * n * k < 262_144
     let item = { (i: Int) in
-        gemm(
+        unmeasuredGemm(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a + i * strideA, b: b + i * strideB, beta: beta, c: c + i * strideC)
+            a: a + i * strideA, lda: nil, b: b + i * strideB, ldb: nil, beta: beta, c: c + i * strideC, ldc: nil)
     }
-    if small && strideC != 0 {
-        Parallel.forEachRange(batch, work: batch * m * n * k / 8) { range in for i in range { item(i) } }
-    } else {
-        for i in 0..<batch { item(i) }
+    BLAS.measure(flops: 2 * batch * m * n * k) {
+        if small && strideC != 0 {
+            Parallel.forEachRange(batch, work: batch * m * n * k / 8) { range in for i in range { item(i) } }
+        } else {
+            for i in 0..<batch { item(i) }
+        }
     }
 }
