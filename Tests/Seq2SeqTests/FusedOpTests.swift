@@ -108,4 +108,38 @@ struct FusedOpTests {
             }
         }
     }
+
+    @Test("in-place multi-head attention = split heads, scale, attention, merge (with dropout: same seed, same mask)")
+    func headAttentionComposite() {
+        let mask = Tensor.paddingMask(lengths: [5, 3], maximumLength: 5).reshaped([2, 1, 1, 5])
+        let inputs = [Inputs.normal([2, 4, 6]), Inputs.normal([2, 5, 6], seed: 7), Inputs.normal([2, 5, 9], seed: 8)]
+        func composite(_ v: [Variable], dropout: Float) -> Variable {
+            let q = splitHeads(v[0] * 0.6, heads: 3)
+            return mergeHeads(attention(query: q, key: splitHeads(v[1], heads: 3), value: splitHeads(v[2], heads: 3), mask: mask, dropout: dropout))
+        }
+        expectSame(
+            inputs, fused: { multiHeadAttention(query: $0[0], key: $0[1], value: $0[2], heads: 3, scale: 0.6, mask: mask) },
+            composite: { composite($0, dropout: 0) })
+        // Dropout: both draw the first seed of a fresh tape and index the [B, H, Q, K] probabilities alike.
+        func run(_ f: ([Variable]) -> Variable) -> (Tensor, [Tensor]) {
+            let tape = Tape(seed: 11)
+            let variables = inputs.map { tape.input($0) }
+            let y = f(variables)
+            let value = y.value
+            tape.backward(from: y, seed: Inputs.normal(y.shape, seed: 99))
+            return (value, variables.map { tape.gradient(of: $0)! })
+        }
+        let fused = run { multiHeadAttention(query: $0[0], key: $0[1], value: $0[2], heads: 3, scale: 0.6, mask: mask, dropout: 0.3) }
+        let reference = run { composite($0, dropout: 0.3) }
+        expectClose(fused.0, reference.0, relativeTolerance: 1e-4, absoluteTolerance: 1e-5)
+        for (a, b) in zip(fused.1, reference.1) { expectClose(a, b, relativeTolerance: 1e-4, absoluteTolerance: 1e-5) }
+        #expect(fused.0 != run { multiHeadAttention(query: $0[0], key: $0[1], value: $0[2], heads: 3, scale: 0.6, mask: mask) }.0)
+    }
+
+    @Test("tied keys and values (Luna) get both gradients")
+    func tiedKeyValue() {
+        expectGradientsMatch(inputs: [Inputs.normal([2, 3, 4]), Inputs.normal([2, 5, 4], seed: 3)]) { v, _ in
+            multiHeadAttention(query: v[0], key: v[1], value: v[1], heads: 2, scale: 0.7)
+        }
+    }
 }

@@ -142,6 +142,12 @@ private let softmaxCases: [OpCase] = [
     OpCase("attention with a key padding mask", [Inputs.normal([2, 2, 3, 4]), Inputs.normal([2, 2, 4, 4], seed: 9), Inputs.normal([2, 2, 4, 2], seed: 8)],
            { attention(query: $0[0], key: $0[1], value: $0[2], mask: mask3) },
            reference: { attentionReference($0[0], $0[1], $0[2]) }),
+    OpCase("multi-head attention in place, key padding mask", [Inputs.normal([2, 3, 8]), Inputs.normal([2, 4, 8], seed: 9), Inputs.normal([2, 4, 4], seed: 8)],
+           { multiHeadAttention(query: $0[0], key: $0[1], value: $0[2], heads: 2, scale: 0.5, mask: mask3) },
+           reference: { headAttentionReference($0[0], $0[1], $0[2]) }),
+    OpCase("multi-head attention in place, causal", [Inputs.normal([2, 4, 6]), Inputs.normal([2, 4, 6], seed: 9), Inputs.normal([2, 4, 6], seed: 8)],
+           { multiHeadAttention(query: $0[0], key: $0[1], value: $0[2], heads: 3, scale: 0.7, mask: .causalMask(4)) },
+           reference: { causalHeadAttentionReference($0[0], $0[1], $0[2]) }),
 ]
 
 private func cumulativeSumReference(_ x: Tensor) -> Tensor {
@@ -171,6 +177,26 @@ private func attentionReference(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor
     let scores = Reference.matmul(q, k, transposeB: true)
     let weights = Reference.softmax(scores, masked: { r, j in mask3.scalars[(r / 6) * 4 + j] != 0 })
     return Reference.matmul(weights, v)
+}
+
+/// Per-head attention over `[B, N, H·k]` inputs: split, scale, mask, softmax, weight, merge.
+private func headAttentionReference(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int = 2, scale: Double = 0.5, mask: Tensor = mask3) -> Tensor {
+    func split(_ x: Tensor) -> Tensor {
+        Reference.permute(x.reshaped([x.shape[0], x.shape[1], heads, x.shape[2] / heads]), [0, 2, 1, 3])
+    }
+    let scores = Reference.map(Reference.matmul(split(q), split(k), transposeB: true)) { $0 * scale }
+    let (h, nq, nk) = (heads, q.shape[1], k.shape[1])
+    let weights = Reference.softmax(scores) { r, j in
+        let (batch, query) = (r / (h * nq), r % nq)
+        let offset = mask.rank == 2 ? query * nk : batch * nk
+        return mask.scalars[offset + j] != 0
+    }
+    let out = Reference.matmul(weights, split(v))  // [B, H, Q, v]
+    return Reference.permute(out, [0, 2, 1, 3]).reshaped([q.shape[0], nq, v.shape[2]])
+}
+
+private func causalHeadAttentionReference(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
+    headAttentionReference(q, k, v, heads: 3, scale: 0.7, mask: .causalMask(4))
 }
 
 private func sliceReference(_ x: Tensor) -> Tensor {

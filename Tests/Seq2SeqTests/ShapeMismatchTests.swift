@@ -7,7 +7,7 @@ enum Mismatch: String, CaseIterable, Codable, Sendable, CustomStringConvertible 
     case tensorCount, reshape, addBroadcast, multiplyBroadcast, matmulInner, matmulBatch, linearInput, linearBias
     case sumAxis, cumulativeSumAxis, permuteAxes, transposeAxis, splitHeads, mergeHeads, slice, concatenate, broadcast
     case softmaxMask, logSoftmaxMask, maskedFill, layerNormWeight, embeddingId, crossEntropyTargets, crossEntropyId
-    case causalScan, attention, dropoutProbability, backwardSeed
+    case causalScan, attention, headAttention, dropoutProbability, backwardSeed
 
     var description: String { rawValue }
 
@@ -43,12 +43,18 @@ enum Mismatch: String, CaseIterable, Codable, Sendable, CustomStringConvertible 
         case .attention:
             let q = Variable(Tensor(zeros: [1, 1, 2, 4]))
             _ = Seq2Seq.attention(query: q, key: Variable(Tensor(zeros: [1, 1, 3, 4])), value: Variable(Tensor(zeros: [1, 1, 2, 4])))
+        case .headAttention:
+            _ = Seq2Seq.multiHeadAttention(query: x.reshaped3, key: Variable(Tensor(zeros: [1, 2, 4])), value: Variable(Tensor(zeros: [1, 2, 3])), heads: 2, scale: 1)
         case .dropoutProbability: _ = Seq2Seq.dropout(x, probability: 1)
         case .backwardSeed:
             let tape = Tape()
             tape.backward(from: tape.input(Tensor(zeros: [2])), seed: Tensor(zeros: [3]))
         }
     }
+}
+
+extension Variable {
+    fileprivate var reshaped3: Variable { Seq2Seq.reshape(self, [1, 2, 3]) }
 }
 
 @Suite("Shape mismatches stop with a precondition failure")

@@ -76,23 +76,38 @@ private func unmeasuredGemm(
 
 /// `batch` independent products `C[i] = alpha·op(A[i])·op(B[i]) + beta·C[i]`, the i-th operands starting at
 /// `i·strideA`, `i·strideB`, `i·strideC` elements (a stride of 0 reuses one matrix for every item).
-///
-/// Small items are spread over ``Parallel/threadCount`` threads (OpenBLAS runs each of them on one thread,
-/// so nothing is oversubscribed); large items go one at a time to OpenBLAS's own threads.
 func batchedGemm(
     batch: Int, transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
     alpha: Float = 1, a: UnsafePointer<Float>, strideA: Int, b: UnsafePointer<Float>, strideB: Int,
     beta: Float = 0, c: UnsafeMutablePointer<Float>, strideC: Int
 ) {
+    stridedGemm(
+        batch: batch, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+        a: a, lda: transposeA ? m : k, offsetA: { $0 * strideA }, b: b, ldb: transposeB ? k : n, offsetB: { $0 * strideB },
+        beta: beta, c: c, ldc: n, offsetC: { $0 * strideC }, distinctOutputs: strideC != 0)
+}
+
+/// `batch` independent products whose operands start at `offsetA(i)`, `offsetB(i)`, `offsetC(i)` elements
+/// with leading dimensions `lda`, `ldb`, `ldc`: e.g. the heads of a `[B, N, H·k]` activation, read in place
+/// (head `h` of item `b` is the `[N, k]` block at `b·N·H·k + h·k` with leading dimension `H·k`).
+///
+/// Small items are spread over ``Parallel/threadCount`` threads (OpenBLAS runs each of them on one thread,
+/// so nothing is oversubscribed); large items go one at a time to OpenBLAS's own threads. Set
+/// `distinctOutputs` to false when items share output blocks (then they run in order).
+func stridedGemm(
+    batch: Int, transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int, offsetA: (Int) -> Int, b: UnsafePointer<Float>, ldb: Int, offsetB: (Int) -> Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, offsetC: (Int) -> Int, distinctOutputs: Bool = true
+) {
     // OpenBLAS keeps a product on one thread below m·n·k = 65536·4 (interface/gemm.c).
     let small = m * n * k < 262_144
-    let item = { (i: Int) in
+    func item(_ i: Int) {
         unmeasuredGemm(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-            a: a + i * strideA, lda: nil, b: b + i * strideB, ldb: nil, beta: beta, c: c + i * strideC, ldc: nil)
+            a: a + offsetA(i), lda: lda, b: b + offsetB(i), ldb: ldb, beta: beta, c: c + offsetC(i), ldc: ldc)
     }
     BLAS.measure(flops: 2 * batch * m * n * k) {
-        if small && strideC != 0 {
+        if small && distinctOutputs {
             Parallel.forEachRange(batch, work: batch * m * n * k / 8) { range in for i in range { item(i) } }
         } else {
             for i in 0..<batch { item(i) }

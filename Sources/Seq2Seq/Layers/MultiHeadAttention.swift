@@ -37,12 +37,12 @@ public struct MultiHeadAttention: Layer {
         query x: Variable, keyValue context: Variable, keyPaddingMask: Tensor? = nil, causal: Bool = false
     ) -> Variable {
         precondition(x.shape.count == 3 && context.shape.count == 3, "MultiHeadAttention: query \(x.shape), keyValue \(context.shape)")
-        let q = splitHeads(query(x) * scale, heads: headCount)  // [B, H, T, k]
-        let k = splitHeads(key(context), heads: headCount)  // [B, H, S, k]
-        let v = splitHeads(value(context), heads: headCount)  // [B, H, S, k]
         let mask = attentionMask(keyPadding: keyPaddingMask, causal: causal, queries: x.shape[1], keys: context.shape[1])
-        let attended = attention(query: q, key: k, value: v, mask: mask, dropout: attentionDropout)  // [B, H, T, k]
-        return output(mergeHeads(attended))  // [B, T, D]
+        // Heads stay in place in [B, N, D]; the 1/√k scale rides on the score product.
+        let attended = multiHeadAttention(
+            query: query(x), key: key(context), value: value(context), heads: headCount, scale: scale, mask: mask,
+            dropout: attentionDropout)  // [B, T, D]
+        return output(attended)  // [B, T, D]
     }
 
     public func parameters(prefix: String) -> [(name: String, parameter: Parameter)] {

@@ -179,7 +179,7 @@ private struct BenchTransformerLayer {
 }
 
 /// One post-norm Luna encoder layer with tied key/value projections (luna.md §1.1–1.2):
-/// pack `Yp = attn(P·W_pq·s, X·W_pc, X·W_pc)` (no output projection), unpack
+/// pack `Yp = attn(s·P·W_pq, X·W_pc, X·W_pc)` (no output projection), unpack
 /// `Yx = attn(X·W_q·s, Yp·W_c, Yp·W_c)·W_o`, then `X = LN(X + drop(Yx))`, `P = LN_P(P + drop(Yp))`,
 /// `X = LN(X + drop(FFN(X)))`. Shapes: `x` `[B, N, D]`, `p` `[B, L, D]`, masks `[B, N]` and `[B, L]`.
 private struct BenchLunaLayer {
@@ -200,16 +200,17 @@ private struct BenchLunaLayer {
 
     func callAsFunction(_ x: Variable, _ p: Variable, tokenMask: Tensor, projectedMask: Tensor) -> (Variable, Variable) {
         let scale = 1 / Float(x.shape[2] / heads).squareRoot()
-        // Pack: P queries the tokens.
-        let packQueries = splitHeads(packQuery(p) * scale, heads: heads)  // [B, H, L, k]
-        let packKeys = splitHeads(packContext(x), heads: heads)  // [B, H, N, k], keys = values (tied)
-        let packed = mergeHeads(
-            attention(query: packQueries, key: packKeys, value: packKeys, mask: keyPaddingMask(tokenMask), dropout: dropout))  // [B, L, D]
+        // Pack: P queries the tokens (keys = values, tied); no output projection.
+        let packContext = packContext(x)  // [B, N, D]
+        let packed = multiHeadAttention(
+            query: packQuery(p), key: packContext, value: packContext, heads: heads, scale: scale,
+            mask: keyPaddingMask(tokenMask), dropout: dropout)  // [B, L, D]
         // Unpack: the tokens query the packed context.
-        let queries = splitHeads(query(x) * scale, heads: heads)  // [B, H, N, k]
-        let keys = splitHeads(context(packed), heads: heads)  // [B, H, L, k]
+        let unpackContext = context(packed)  // [B, L, D]
         let unpacked = output(
-            mergeHeads(attention(query: queries, key: keys, value: keys, mask: keyPaddingMask(projectedMask), dropout: dropout)))  // [B, N, D]
+            multiHeadAttention(
+                query: query(x), key: unpackContext, value: unpackContext, heads: heads, scale: scale,
+                mask: keyPaddingMask(projectedMask), dropout: dropout))  // [B, N, D]
         var x = attentionNorm(x + Seq2Seq.dropout(unpacked, probability: dropout))
         let p = projectedNorm(p + Seq2Seq.dropout(packed, probability: dropout))
         x = feedForwardNorm(x + Seq2Seq.dropout(feedForward(x), probability: dropout))
