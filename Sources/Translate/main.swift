@@ -4,6 +4,7 @@ import CLI
 let commands: [Command] = [
     spmTrainCommand, spmEncodeCommand, spmDecodeCommand,
     benchCommand,
+    scoreCommand, infoCommand,
 ]
 
 Tool(
