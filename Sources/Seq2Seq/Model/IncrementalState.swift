@@ -6,7 +6,7 @@
 /// Concretely, after t steps: `S^K = Σ_{s≤t} k_sᵀ α_s`, `S^V = Σ_{s≤t} α_sᵀ v_s` per head, unnormalised
 /// (the 1/t is applied when reading them). All rows share t: beam hypotheses advance together.
 public struct CausalLunaState: Sendable {
-    /// S^K: `[B, H, d/H, L]`, or nil before the first step.
+    /// S^K: `[B, H, d/H, L]` (empty before the first step).
     public private(set) var keySum: Tensor = Tensor(zeros: [0])
     /// S^V: `[B, H, L, d/H]`.
     public private(set) var valueSum: Tensor = Tensor(zeros: [0])
@@ -38,17 +38,17 @@ public struct CausalLunaState: Sendable {
 /// A softmax self-attention key/value cache for one Transformer decoder layer: grows by one position per
 /// step (2·t·d floats per row).
 public struct KeyValueCache: Sendable {
-    /// `[B, H, t, d/H]` each, or nil before the first step.
+    /// `[B, t, d]` each, or nil before the first step.
     public private(set) var keys: Tensor?
     public private(set) var values: Tensor?
 
     public init() {}
 
-    /// Appends one step's keys and values (`[B, H, 1, d/H]`) and returns the whole cache.
+    /// Appends one step's keys and values (`[B, 1, d]`) and returns the whole cache.
     mutating func append(keys newKeys: Tensor, values newValues: Tensor) -> (keys: Tensor, values: Tensor) {
         if let keys, let values {
-            self.keys = concatenate([Variable(keys), Variable(newKeys)], axis: 2).value
-            self.values = concatenate([Variable(values), Variable(newValues)], axis: 2).value
+            self.keys = concatenate([Variable(keys), Variable(newKeys)], axis: 1).value
+            self.values = concatenate([Variable(values), Variable(newValues)], axis: 1).value
         } else {
             keys = newKeys
             values = newValues

@@ -84,44 +84,36 @@ public struct LunaAttention: Layer {
     /// - Returns: the packed context Yp, `[B, L, d]` (no output projection).
     public func pack(_ p: Variable, context: Variable, contextMask: Tensor?) -> Variable {
         let d = context.shape[2]
-        let scale = 1 / Float(d / packHeads).squareRoot()
-        let query = splitHeads(pq_proj(p), heads: packHeads) * scale  // [B, Hp, L, d/Hp], scaled after the bias
-        let keys: Variable
-        let values: Variable
-        if let pc_proj {
-            keys = splitHeads(pc_proj(context), heads: packHeads)  // [B, Hp, N, d/Hp]
-            values = keys
-        } else {
-            keys = splitHeads(pk_proj!(context), heads: packHeads)
-            values = splitHeads(pv_proj!(context), heads: packHeads)
-        }
-        let scores = matmul(query, keys, transposeB: true)  // [B, Hp, L, N]
-        let weights = dropout(softmax(scores, mask: contextMask), probability: attentionDropout)
-        return mergeHeads(matmul(weights, values))  // [B, Hp, L, d/Hp] -> [B, L, d]
+        let query = pq_proj(p)  // [B, L, d]; the scale multiplies the biased projection (on the scores)
+        let keys = pc_proj.map { $0(context) } ?? pk_proj!(context)  // [B, N, d]
+        let values = pc_proj == nil ? pv_proj!(context) : keys
+        // Heads stay in place in [B, ·, d]: per head, softmax over the N context positions.
+        return multiHeadAttention(
+            query: query, key: keys, value: values, heads: packHeads, scale: 1 / Float(d / packHeads).squareRoot(),
+            mask: contextMask, dropout: attentionDropout)  // [B, L, d]
     }
 
-    /// The unpack keys and values from a packed context: `[B, H, L, d/H]` each (the same variable when tied).
+    /// The unpack keys and values from a packed context, `[B, L, d]` each (the same variable when tied).
     public func unpackKeysValues(_ packed: Variable) -> (keys: Variable, values: Variable) {
         if let c_proj {
-            let kv = splitHeads(c_proj(packed), heads: heads)
+            let kv = c_proj(packed)
             return (kv, kv)
         }
-        return (splitHeads(k_proj!(packed), heads: heads), splitHeads(v_proj!(packed), heads: heads))
+        return (k_proj!(packed), v_proj!(packed))
     }
 
     /// Unpack: the tokens query the packed context.
     /// - Parameters:
     ///   - x: `[B, M, d]`.
-    ///   - keys, values: `[B, H, L, d/H]` from ``unpackKeysValues(_:)``.
+    ///   - keys, values: `[B, L, d]` from ``unpackKeysValues(_:)``.
     ///   - packedMask: 1 at masked P slots, `[B, 1, 1, L]`, or nil (no dynamic projection).
     /// - Returns: `[B, M, d]`, after `out_proj`.
     public func unpack(_ x: Variable, keys: Variable, values: Variable, packedMask: Tensor?) -> Variable {
         let d = x.shape[2]
-        let scale = 1 / Float(d / heads).squareRoot()
-        let query = splitHeads(q_proj(x), heads: heads) * scale  // [B, H, M, d/H]
-        let scores = matmul(query, keys, transposeB: true)  // [B, H, M, L]
-        let weights = dropout(softmax(scores, mask: packedMask), probability: attentionDropout)
-        return out_proj(mergeHeads(matmul(weights, values)))  // [B, H, M, d/H] -> [B, M, d]
+        let attended = multiHeadAttention(
+            query: q_proj(x), key: keys, value: values, heads: heads, scale: 1 / Float(d / heads).squareRoot(),
+            mask: packedMask, dropout: attentionDropout)  // per head, softmax over the L slots: [B, M, d]
+        return out_proj(attended)
     }
 
     /// Pack then unpack.

@@ -5,8 +5,8 @@
 public struct LunaDecoderSourceContext {
     /// Π of the causal self-attention, from the raw P_i: `[B, H, L, d/H]`.
     public var packQuery: Variable
-    /// Cross-attention keys and values: `[B, H, L, d/H]` (Luna: the unpack K/V of the packed encoder
-    /// output) or `[B, H, N, d/H]` (softmax: the encoder states).
+    /// Cross-attention keys and values: `[B, L, d]` (Luna: the unpack K/V of the packed encoder output)
+    /// or `[B, N, d]` (softmax: projections of the encoder states).
     public var crossKeys: Variable
     public var crossValues: Variable
     /// P_{i+1}: the next layer's P (P_i itself with softmax cross-attention).
@@ -102,10 +102,10 @@ public struct LunaDecoderLayer: Layer {
             let packed = encoder_attn.pack(pIn, context: encoder.states, contextMask: encoder.sourceMask)  // [B, L, d]
             var nextP = p + dropout(packed, probability: dropoutProbability)
             if !normalizeBefore { nextP = encoder_atten_proj_layer_norm(nextP) }
-            let (keys, values) = encoder_attn.unpackKeysValues(packed)  // [B, H, L, d/H]
+            let (keys, values) = encoder_attn.unpackKeysValues(packed)  // [B, L, d]
             return LunaDecoderSourceContext(packQuery: packQuery, crossKeys: keys, crossValues: values, nextP: nextP)
         }
-        let (keys, values) = encoder_attn_softmax!.keysValues(encoder.states)  // [B, H, N, d/H]
+        let (keys, values) = encoder_attn_softmax!.keysValues(encoder.states)  // [B, N, d]
         return LunaDecoderSourceContext(packQuery: packQuery, crossKeys: keys, crossValues: values, nextP: p)
     }
 

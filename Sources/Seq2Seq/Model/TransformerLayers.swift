@@ -21,18 +21,18 @@ extension MultiHeadAttention {
         return layer
     }
 
-    /// Keys and values of a context, `[B, N, d]` → `[B, H, N, d/H]` each (cached once per source for
-    /// cross-attention).
+    /// Keys and values of a context, `[B, N, d]` each (cached once per source for cross-attention).
     func keysValues(_ context: Variable) -> (keys: Variable, values: Variable) {
-        (splitHeads(key(context), heads: headCount), splitHeads(value(context), heads: headCount))
+        (key(context), value(context))
     }
 
-    /// Attention of `x` `[B, M, d]` over precomputed keys and values `[B, H, N, d/H]`; `mask` broadcasts to
-    /// the scores `[B, H, M, N]` (1 = masked). Returns `[B, M, d]`.
+    /// Attention of `x` `[B, M, d]` over precomputed keys and values `[B, N, d]`; `mask` broadcasts to the
+    /// scores `[B, H, M, N]` (1 = masked). Returns `[B, M, d]`.
     func attend(_ x: Variable, keys: Variable, values: Variable, mask: Tensor?) -> Variable {
-        let q = splitHeads(query(x) * scale, heads: headCount)  // [B, H, M, d/H], scaled after the bias
-        let attended = attention(query: q, key: keys, value: values, mask: mask, dropout: attentionDropout)
-        return output(mergeHeads(attended))  // [B, H, M, d/H] -> [B, M, d]
+        let attended = multiHeadAttention(
+            query: query(x), key: keys, value: values, heads: headCount, scale: scale, mask: mask,
+            dropout: attentionDropout)  // [B, M, d], heads in place; the scale rides on the scores
+        return output(attended)
     }
 }
 
@@ -90,7 +90,7 @@ public struct TransformerEncoderLayer: Layer {
 /// One Transformer decoder layer: causal softmax self-attention, softmax cross-attention over the encoder
 /// states, FFN; post- or pre-norm as the encoder layer.
 ///
-/// Shapes: `y` `[B, T, d]`; cross keys/values `[B, H, N, d/H]`; `sourceMask` `[B, 1, 1, N]`.
+/// Shapes: `y` `[B, T, d]`; cross keys/values `[B, N, d]`; `sourceMask` `[B, 1, 1, N]`.
 public struct TransformerDecoderLayer: Layer {
     public var self_attn: MultiHeadAttention
     public var self_attn_layer_norm: LayerNorm
@@ -144,8 +144,8 @@ public struct TransformerDecoderLayer: Layer {
         _ y: Variable, crossKeys: Variable, crossValues: Variable, sourceMask: Tensor?, cache: inout KeyValueCache
     ) -> Variable {
         body(y, crossKeys: crossKeys, crossValues: crossValues, sourceMask: sourceMask) { yIn in
-            let (newKeys, newValues) = self_attn.keysValues(yIn)  // [B, H, 1, d/H]
-            let (keys, values) = cache.append(keys: newKeys.value, values: newValues.value)  // [B, H, t, d/H]
+            let (newKeys, newValues) = self_attn.keysValues(yIn)  // [B, 1, d]
+            let (keys, values) = cache.append(keys: newKeys.value, values: newValues.value)  // [B, t, d]
             return self_attn.attend(yIn, keys: Variable(keys), values: Variable(values), mask: nil)
         }
     }
