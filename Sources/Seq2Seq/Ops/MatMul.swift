@@ -107,16 +107,21 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil) -> Va
     x.value.withUnsafeBufferPointer { px in
         weight.value.withUnsafeBufferPointer { pw in
             y.withUnsafeMutableBufferPointer { py in
-                // [rows, in] x [out, in]ᵀ -> [rows, out]
-                gemm(transposeB: true, m: rows, n: outputs, k: inputs, a: px.baseAddress!, b: pw.baseAddress!, c: py.baseAddress!)
+                let py = py.baseAddress!
                 if let bias {
+                    // Start from the bias rows and let the product add to them (beta = 1): one pass over y,
+                    // where a product with beta = 0 followed by a bias add would take two.
                     bias.value.withUnsafeBufferPointer { pb in
-                        let (y, b) = (py.baseAddress!, pb.baseAddress!)
+                        let b = pb.baseAddress!
                         Parallel.forEachRange(rows, work: rows * outputs) { range in
-                            for r in range { for j in 0..<outputs { y[r * outputs + j] += b[j] } }
+                            for r in range { (py + r * outputs).update(from: b, count: outputs) }
                         }
                     }
                 }
+                // [rows, in] x [out, in]ᵀ -> [rows, out]
+                gemm(
+                    transposeB: true, m: rows, n: outputs, k: inputs, a: px.baseAddress!, b: pw.baseAddress!,
+                    beta: bias == nil ? 0 : 1, c: py)
             }
         }
     }
