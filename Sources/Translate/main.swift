@@ -4,7 +4,7 @@ import CLI
 let commands: [Command] = [
     spmTrainCommand, spmEncodeCommand, spmDecodeCommand,
     benchCommand,
-    scoreCommand, infoCommand,
+    scoreCommand, infoCommand, benchAttentionCommand,
 ]
 
 Tool(
