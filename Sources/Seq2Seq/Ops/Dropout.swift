@@ -25,17 +25,28 @@ public func dropout(_ x: Variable, probability p: Float) -> Variable {
     }
 }
 
-/// `y[i] (+)= keep(seed, i) ? x[i]/(1 − p) : 0`, with `keep` true when the top 24 bits of
-/// `SplitMix64.mix(seed ⊕ i·φ)` as a fraction in [0, 1) are at least `p`.
+/// `y[i] (+)= keep(seed, i) ? x[i]/(1 − p) : 0`, with `keep` true when the top 24 bits of a 32-bit hash of
+/// `(seed, i)` (two rounds of Wellons' `lowbias32`, keyed by the two halves of the seed) as a fraction in
+/// [0, 1) are at least `p`. 32-bit arithmetic and a branch-free select let the loop vectorise.
 func dropoutKernel(
     _ y: UnsafeMutablePointer<Float>, accumulate: Bool, _ x: UnsafePointer<Float>, count: Int, probability p: Float, seed: UInt64
 ) {
     let scale = 1 / (1 - p)
-    let threshold = UInt64(Double(p) * 16_777_216)
+    let threshold = UInt32(Double(p) * 16_777_216)
+    let (low, high) = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
+    @inline(__always) func mix(_ value: UInt32) -> UInt32 {
+        var h = value
+        h ^= h >> 16
+        h &*= 0x7FEB_352D
+        h ^= h >> 15
+        h &*= 0x846C_A68B
+        h ^= h >> 16
+        return h
+    }
     Parallel.forEachRange(count, work: count * 4) { range in
         for i in range {
-            let bits = SplitMix64.mix(seed ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15)) >> 40
-            let v = bits >= threshold ? x[i] * scale : 0
+            let bits = mix(mix(UInt32(truncatingIfNeeded: i) ^ low) ^ high) >> 8
+            let v = x[i] * (bits >= threshold ? scale : 0)
             y[i] = accumulate ? y[i] + v : v
         }
     }
