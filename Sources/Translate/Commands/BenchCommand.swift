@@ -40,6 +40,7 @@ let benchCommand = Command(
         heads: try arguments.int("--heads", default: 8, min: 1),
         projectionLength: try arguments.int("--projection-length", default: 16, min: 1),
         dropout: Float(try arguments.double("--dropout", default: 0.1, min: 0, max: 0.99)))
+    let dropout = try arguments.double("--dropout", default: 0.1, min: 0, max: 0.99)
     guard settings.dimension % settings.heads == 0 else {
         throw UsageError("--model-dim \(settings.dimension) is not divisible by --heads \(settings.heads)")
     }
@@ -62,7 +63,7 @@ let benchCommand = Command(
     }
     if arguments.has("--json") {
         let object: [String: Any] = [
-            "sgemm_gflops": sgemm, "threads": threads, "tokens": tokens, "length": length, "dropout": Double(settings.dropout),
+            "sgemm_gflops": sgemm, "threads": threads, "tokens": tokens, "length": length, "dropout": dropout,
             "layers": results.map { $0.json },
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
