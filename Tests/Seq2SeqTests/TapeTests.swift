@@ -92,6 +92,25 @@ struct TapeTests {
         #expect(allocations[1] == allocations[0] && allocations[2] == allocations[0], "steps 2 and 3 allocate no buffers: \(allocations)")
     }
 
+    @Test("with shapes that change every step the pool reuses buffers by size class and stays bounded")
+    func varyingShapes() {
+        var generator = SplitMix64(seed: 2)
+        let block = FeedForward(dimension: 16, hiddenDimension: 64, generator: &generator)
+        let tape = Tape(isTraining: false)
+        var pooled: [Int] = []
+        var allocations: [Int] = []
+        for step in 0..<24 {
+            let length = 20 + (step * 7) % 13  // 20...32 tokens per sentence
+            let x = tape.constant(Inputs.normal([4, length, 16], seed: UInt64(step)))
+            tape.backward(from: mean(block(x)))
+            pooled.append(tape.pooledBytes)
+            allocations.append(tape.bufferAllocations)
+        }
+        let largestStep = 4 * 32 * (16 + 64 + 64 + 16) * 4 * 2  // activations and gradients of the longest batch
+        #expect(pooled.max()! < 8 * largestStep, "pool stays bounded: \(pooled)")
+        #expect(allocations[23] - allocations[11] < allocations[11], "later steps mostly reuse: \(allocations)")
+    }
+
     @Test("results do not depend on the thread count")
     func threadCountIndependence() {
         var generator = SplitMix64(seed: 3)

@@ -2,7 +2,7 @@
 """The Python `sentencepiece` side of benchmarks/tokenize/run.sh (a measuring instrument, not a dependency).
 
 Encodes every line of INPUT to ids with MODEL and prints one JSON object per measurement:
-  batch_1thread   sp.encode(lines, num_threads=1), encoding only
+  batch_1thread   sp.encode(lines, num_threads=1), encoding only (wall and CPU seconds)
   batch_default   sp.encode(lines) (the package's default thread count), encoding only
   loop            [sp.encode(line) for line in lines], encoding only
   end_to_end      read INPUT, encode (default threads), write ids as spm_encode does to OUTPUT; whole script body
@@ -36,9 +36,11 @@ def main():
 
     def timed(name, fn):
         t = time.perf_counter()
+        c = time.process_time()
         out = fn()
         dt = time.perf_counter() - t
-        print(json.dumps({"what": name, "seconds": dt, "lines": len(lines),
+        cpu = time.process_time() - c
+        print(json.dumps({"what": name, "seconds": dt, "cpu_seconds": cpu, "lines": len(lines),
                           "pieces": sum(len(x) for x in out), "version": spm.__version__}), flush=True)
         return out
 

@@ -174,6 +174,7 @@ public final class Tape {
         gradients.removeAll(keepingCapacity: true)
         parameterNodes.removeAll(keepingCapacity: true)
         generation += 1
+        pool.endGeneration()
     }
 
     /// Number of nodes recorded in the current graph.
@@ -185,6 +186,8 @@ public final class Tape {
     public func resetPeakBytes() { pool.resetPeak() }
     /// How many op-output or gradient buffers this tape has had to allocate (rather than reuse) so far.
     public var bufferAllocations: Int { pool.allocations }
+    /// Bytes the pool holds for reuse.
+    public var pooledBytes: Int { pool.freeBytes }
 }
 
 /// An output buffer for an op: from the tape's pool when recording, freshly allocated otherwise.

@@ -1,37 +1,89 @@
-/// A free list of element buffers keyed by element count, so that a training step that repeats the
-/// same shapes allocates nothing after the first step.
+/// A free list of element buffers, so that a training step that repeats the shapes of the previous ones
+/// allocates nothing.
 ///
-/// Buffers are ordinary Swift arrays: if a buffer handed back here is still shared with a tensor that
-/// somebody kept, copy-on-write makes the next writer copy it, so reuse can cost an allocation but never
-/// corrupts a value.
+/// Buffers are filed by size class (the count rounded up to 1/8 of its power of two, so at most 12.5% is
+/// wasted), which lets batches of varying shapes share buffers; a buffer handed out has exactly the count
+/// asked for, with unspecified contents. Classes unused for two generations (steps) are dropped, so the
+/// pool cannot grow without bound when shapes keep changing.
+///
+/// Buffers are ordinary Swift arrays: if a buffer handed back here is still shared with a tensor somebody
+/// kept, copy-on-write makes the next writer copy it, so reuse can cost an allocation but never corrupts a
+/// value.
 final class BufferPool {
     private var free: [Int: [[Float]]] = [:]
+    private var lastUsed: [Int: Int] = [:]
+    private var generation = 0
     /// Bytes currently handed out and not yet recycled (an estimate of the live working set).
     private(set) var bytesInUse = 0
     /// The largest `bytesInUse` seen since the last `resetPeak()`.
     private(set) var peakBytes = 0
-
-    /// How many buffers had to be allocated because none of the size was free.
+    /// How many buffers had to be allocated because none of the size class was free.
     private(set) var allocations = 0
 
-    /// A buffer of `count` elements with unspecified contents.
+    /// The size class of `count`: the count rounded up to a multiple of 1/8 of its power of two.
+    static func sizeClass(_ count: Int) -> Int {
+        guard count > 16 else { return max(count, 1) }
+        let step = 1 << (Int.bitWidth - count.leadingZeroBitCount - 4)
+        return (count + step - 1) / step * step
+    }
+
+    /// The largest size class not above `capacity` (where a buffer of that capacity is filed).
+    static func floorClass(_ capacity: Int) -> Int {
+        guard capacity > 16 else { return max(capacity, 1) }
+        let step = 1 << (Int.bitWidth - capacity.leadingZeroBitCount - 4)
+        return capacity / step * step
+    }
+
+    /// A buffer of exactly `count` elements with unspecified contents.
     func take(_ count: Int) -> [Float] {
         bytesInUse += count * 4
         peakBytes = max(peakBytes, bytesInUse)
-        if let buffer = free[count]?.popLast() { return buffer }
+        let wanted = BufferPool.sizeClass(count)
+        // Any free buffer of this class or a larger one up to twice the size will do (shapes that vary
+        // from step to step then still share buffers; the allocator may also round a capacity up).
+        var sizeClass = wanted
+        while sizeClass <= 2 * wanted {
+            defer { sizeClass = BufferPool.sizeClass(sizeClass + 1) }
+            guard var buffer = free[sizeClass]?.popLast() else { continue }
+            lastUsed[sizeClass] = generation
+            // Floats are trivial: shrinking only moves the count; growing writes the missing tail once.
+            if buffer.count > count {
+                buffer.removeLast(buffer.count - count)
+            } else if buffer.count < count {
+                buffer.append(contentsOf: repeatElement(0, count: count - buffer.count))
+            }
+            return buffer
+        }
         allocations += 1
-        return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        lastUsed[wanted] = generation
+        var buffer = [Float](unsafeUninitializedCapacity: wanted) { _, initialized in initialized = wanted }
+        buffer.removeLast(wanted - count)
+        return buffer
     }
 
     /// Returns a buffer for reuse.
     func recycle(_ buffer: [Float]) {
-        guard !buffer.isEmpty else { return }
+        guard buffer.capacity > 0 else { return }
         bytesInUse -= buffer.count * 4
-        free[buffer.count, default: []].append(buffer)
+        let sizeClass = BufferPool.floorClass(buffer.capacity)
+        free[sizeClass, default: []].append(buffer)
+        lastUsed[sizeClass] = max(lastUsed[sizeClass] ?? generation, generation)
     }
 
     /// Stops counting a buffer that left the pool's care (kept by its owner instead of recycled).
     func forget(_ buffer: [Float]) { bytesInUse -= buffer.count * 4 }
+
+    /// Ends a step: drops the buffers of size classes nobody asked for during the last two steps.
+    func endGeneration() {
+        generation += 1
+        for (sizeClass, used) in lastUsed where used < generation - 2 {
+            free[sizeClass] = nil
+            lastUsed[sizeClass] = nil
+        }
+    }
+
+    /// Total bytes held in free lists (capacity).
+    var freeBytes: Int { free.values.reduce(0) { $0 + $1.reduce(0) { $0 + 4 * $1.capacity } } }
 
     func resetPeak() { peakBytes = bytesInUse }
 }
