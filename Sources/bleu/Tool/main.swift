@@ -1,1 +1,3 @@
-print("bleu")
+import CLI
+
+Tool(single: BLEUCommand.command).main()

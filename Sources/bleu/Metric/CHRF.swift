@@ -1,0 +1,289 @@
+// Reference: mjpost/sacrebleu 2.6.0, sacrebleu/metrics/chrf.py and metrics/helpers.py.
+import Foundation
+
+/// chrF (Popović 2015) and chrF++ (Popović 2017, `wordOrder: 2`) exactly as sacreBLEU 2.6.0
+/// computes them.
+///
+/// Character n-grams are taken over Unicode scalars (Python code points) with whitespace
+/// removed; word n-grams over whitespace-split words with one leading or trailing ASCII
+/// punctuation mark split off. Each segment keeps the statistics of its best-scoring reference.
+public struct CHRF: Sendable {
+    /// Character n-gram order (sacreBLEU's default 6).
+    public var characterOrder: Int
+    /// Word n-gram order: 0 for chrF, 2 for chrF++.
+    public var wordOrder: Int
+    /// Recall weight (default 2).
+    public var beta: Int
+    public var lowercase: Bool
+    /// Keep whitespace inside character n-grams.
+    public var whitespace: Bool
+    /// chrF++.py-style epsilon smoothing instead of sacreBLEU's effective-order averaging.
+    public var epsSmoothing: Bool
+
+    public init(
+        characterOrder: Int = 6, wordOrder: Int = 0, beta: Int = 2, lowercase: Bool = false,
+        whitespace: Bool = false, epsSmoothing: Bool = false
+    ) {
+        precondition(characterOrder >= 1 && characterOrder <= 6, "chrF: character order \(characterOrder), supported 1...6")
+        precondition(wordOrder >= 0 && wordOrder <= 4, "chrF: word order \(wordOrder), supported 0...4")
+        self.characterOrder = characterOrder
+        self.wordOrder = wordOrder
+        self.beta = beta
+        self.lowercase = lowercase
+        self.whitespace = whitespace
+        self.epsSmoothing = epsSmoothing
+    }
+
+    /// `chrF2`, `chrF2++`.
+    public var name: String { "chrF\(beta)" + String(repeating: "+", count: wordOrder) }
+
+    /// Orders in all (character then word).
+    public var order: Int { characterOrder + wordOrder }
+
+    /// Integers per segment: `[hypothesis, reference, match]` per order.
+    public var stride: Int { 3 * order }
+
+    /// Per-segment statistics, `stride` integers each, on up to `threads` threads.
+    public func segmentStatistics(hypotheses: [String], references: [[String]], threads: Int? = nil)
+        throws(BLEUError) -> [Int]
+    {
+        guard !references.isEmpty else { throw BLEUError.noReferences }
+        for (k, stream) in references.enumerated() where stream.count != hypotheses.count {
+            throw BLEUError.lengthMismatch(hypotheses: hypotheses.count, referenceStream: k, references: stream.count)
+        }
+        var values = [Int](repeating: 0, count: hypotheses.count * stride)
+        let metric = self
+        let stride = stride
+        values.withUnsafeMutableBufferPointer { buffer in
+            let output = SendableBuffer(buffer)
+            parallelChunks(count: hypotheses.count, threads: threads) { range in
+                var counter = CHRFCounter(metric: metric)
+                for i in range {
+                    let segment = counter.statistics(
+                        hypothesis: hypotheses[i], references: references.map { $0[i] })
+                    for k in 0..<stride { output.buffer[i * stride + k] = segment[k] }
+                }
+            }
+        }
+        return values
+    }
+
+    /// Corpus chrF on the 0–100 scale.
+    public func corpusScore(hypotheses: [String], references: [[String]]) throws(BLEUError) -> Double {
+        let values = try segmentStatistics(hypotheses: hypotheses, references: references)
+        return score(Self.sum(values, stride: stride).map(Double.init))
+    }
+
+    /// chrF of one segment against its references.
+    public func sentenceScore(hypothesis: String, references: [String]) -> Double {
+        var counter = CHRFCounter(metric: self)
+        return score(counter.statistics(hypothesis: hypothesis, references: references).map(Double.init))
+    }
+
+    static func sum(_ values: [Int], stride: Int) -> [Int] {
+        var totals = [Int](repeating: 0, count: stride)
+        for (index, value) in values.enumerated() { totals[index % stride] += value }
+        return totals
+    }
+
+    /// sacreBLEU's `_compute_f_score` over added-up statistics.
+    ///
+    /// Concretely, per order: P = match/hyp, R = match/ref (ε = 1e-16 when empty). Without eps
+    /// smoothing, P and R are averaged over the orders where both hyp and ref are non-empty, and
+    /// chrF = 100 · (1+β²)·P·R / (β²·P + R).
+    public func score(_ statistics: [Double]) -> Double {
+        let eps = 1e-16
+        var score = 0.0
+        var effectiveOrder = 0
+        let factor = Double(beta * beta)
+        var averagePrecision = 0.0
+        var averageRecall = 0.0
+        for i in 0..<order {
+            let hyp = statistics[3 * i]
+            let ref = statistics[3 * i + 1]
+            let match = statistics[3 * i + 2]
+            let precision = hyp > 0 ? match / hyp : eps
+            let recall = ref > 0 ? match / ref : eps
+            let denominator = factor * precision + recall
+            score += denominator > 0 ? (1 + factor) * precision * recall / denominator : eps
+            if hyp > 0 && ref > 0 {
+                averagePrecision += precision
+                averageRecall += recall
+                effectiveOrder += 1
+            }
+        }
+        if epsSmoothing { return 100 * score / Double(order) }
+        if effectiveOrder == 0 {
+            averagePrecision = 0
+            averageRecall = 0
+        } else {
+            averagePrecision /= Double(effectiveOrder)
+            averageRecall /= Double(effectiveOrder)
+        }
+        if averagePrecision + averageRecall != 0 {
+            var result = (1 + factor) * averagePrecision * averageRecall
+            result /= factor * averagePrecision + averageRecall
+            return 100 * result
+        }
+        return 0
+    }
+
+    /// `nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:...`.
+    public func signature(referenceCount: Int, version: String = Signature.defaultVersion) -> Signature {
+        Signature(fields: [
+            ("nrefs", "#", Signature.referenceCountText(referenceCount)),
+            ("case", "c", lowercase ? "lc" : "mixed"),
+            ("eff", "e", epsSmoothing ? "no" : "yes"),
+            ("nc", "nc", String(characterOrder)),
+            ("nw", "nw", String(wordOrder)),
+            ("space", "s", whitespace ? "yes" : "no"),
+            ("version", "v", version),
+        ])
+    }
+}
+
+/// One segment's chrF statistics; one per worker thread.
+struct CHRFCounter {
+    let metric: CHRF
+    private var words = TokenInterner(capacity: 1 << 12)
+    private var hypothesisKeys: [[UInt128]]
+
+    init(metric: CHRF) {
+        self.metric = metric
+        hypothesisKeys = Array(repeating: [], count: metric.order)
+    }
+
+    /// `[hyp, ref, match]` per order, for the reference with the best chrF (the first on ties).
+    mutating func statistics(hypothesis: String, references: [String]) -> [Int] {
+        let hypothesis = metric.lowercase ? PythonText.lowercase(hypothesis) : hypothesis
+        let hypothesisGrams = ngrams(hypothesis)
+        var best: [Int] = []
+        var bestScore = -1.0
+        for reference in references {
+            let reference = metric.lowercase ? PythonText.lowercase(reference) : reference
+            let referenceGrams = ngrams(reference)
+            var stats: [Int] = []
+            stats.reserveCapacity(metric.stride)
+            for n in 0..<metric.order {
+                let h = hypothesisGrams[n]
+                let r = referenceGrams[n]
+                stats.append(r.isEmpty ? 0 : h.count)
+                stats.append(r.count)
+                stats.append(Self.intersectionSize(h, r))
+            }
+            let f = metric.score(stats.map(Double.init))
+            if f > bestScore {
+                bestScore = f
+                best = stats
+            }
+        }
+        return best.isEmpty ? [Int](repeating: 0, count: metric.stride) : best
+    }
+
+    /// Σ_g min(a(g), b(g)) for sorted key lists.
+    private static func intersectionSize(_ a: [UInt128], _ b: [UInt128]) -> Int {
+        var i = 0
+        var j = 0
+        var count = 0
+        while i < a.count && j < b.count {
+            if a[i] == b[j] {
+                count += 1
+                i += 1
+                j += 1
+            } else if a[i] < b[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+        return count
+    }
+
+    /// Sorted n-gram keys per order: character orders 1...characterOrder, then word orders.
+    private mutating func ngrams(_ line: String) -> [[UInt128]] {
+        var result: [[UInt128]] = []
+        result.reserveCapacity(metric.order)
+        // Character n-grams over code points, whitespace removed unless asked to keep it.
+        var scalars: [UInt32] = []
+        for scalar in line.unicodeScalars where metric.whitespace || !PythonText.isWhitespace(scalar.value) {
+            scalars.append(scalar.value)
+        }
+        for n in 1...metric.characterOrder {
+            var keys: [UInt128] = []
+            if scalars.count >= n {
+                keys.reserveCapacity(scalars.count - n + 1)
+                for i in 0...(scalars.count - n) {
+                    var key: UInt128 = 0
+                    for k in 0..<n { key = key << 21 | UInt128(scalars[i + k] + 1) }
+                    keys.append(key)
+                }
+            }
+            keys.sort()
+            result.append(keys)
+        }
+        guard metric.wordOrder > 0 else { return result }
+        var ids: [UInt32] = []
+        var text = line
+        text.withUTF8 { bytes in
+            for word in wordsWithPunctuationSplit(bytes) {
+                ids.append(words.id(bytes, word.lowerBound, word.upperBound))
+            }
+        }
+        for n in 1...metric.wordOrder {
+            var keys: [UInt128] = []
+            if ids.count >= n {
+                for i in 0...(ids.count - n) {
+                    var key: UInt128 = 0
+                    for k in 0..<n { key = key << 32 | UInt128(ids[i + k]) }
+                    keys.append(key)
+                }
+            }
+            keys.sort()
+            result.append(keys)
+        }
+        return result
+    }
+
+    /// sacreBLEU's `_remove_punctuation`: whitespace-split words; a word longer than one code
+    /// point loses a trailing ASCII punctuation mark, or else a leading one, as a word of its own.
+    private func wordsWithPunctuationSplit(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var index = 0
+        var start = -1
+        func flush(_ end: Int) {
+            guard start >= 0 else { return }
+            let word = start..<end
+            start = -1
+            // One code point: kept whole.
+            if utf8Width(bytes[word.lowerBound]) == word.count {
+                out.append(word)
+            } else if Self.isASCIIPunctuation(bytes[word.upperBound - 1]) {
+                out.append(word.lowerBound..<word.upperBound - 1)
+                out.append(word.upperBound - 1..<word.upperBound)
+            } else if Self.isASCIIPunctuation(bytes[word.lowerBound]) {
+                out.append(word.lowerBound..<word.lowerBound + 1)
+                out.append(word.lowerBound + 1..<word.upperBound)
+            } else {
+                out.append(word)
+            }
+        }
+        while index < bytes.count {
+            let length = PythonText.whitespaceLength(bytes, index)
+            if length > 0 {
+                flush(index)
+                index += length
+            } else {
+                if start < 0 { start = index }
+                index += 1
+            }
+        }
+        flush(bytes.count)
+        return out
+    }
+
+    /// Python's `string.punctuation`.
+    private static func isASCIIPunctuation(_ byte: UInt8) -> Bool {
+        (0x21...0x2F).contains(byte) || (0x3A...0x40).contains(byte) || (0x5B...0x60).contains(byte)
+            || (0x7B...0x7E).contains(byte)
+    }
+}
