@@ -16,17 +16,33 @@ public struct DecoderState {
     var caches: [KeyValueCache] = []
     /// Tokens fed so far.
     public internal(set) var steps = 0
+    /// The source (index into `start`'s sources) each row belongs to.
+    public internal(set) var rowSources: [Int]
+
+    init(encoder: EncoderOutput) {
+        self.encoder = encoder
+        rowSources = Array(encoder.sourceLengths.indices)
+    }
 
     /// Number of rows.
-    public var rowCount: Int { encoder.sourceLengths.count }
+    public var rowCount: Int { rowSources.count }
 
     /// Keeps `rows` (indices into the current rows, repeats allowed), in that order.
+    ///
+    /// The source-derived tensors (encoder output, Π, cross keys and values) are equal for every row of a
+    /// source, so they are only copied when some row changes source (a finished sentence leaves the
+    /// batch); a beam step that shuffles hypotheses within their sentences copies only the running sums
+    /// or key/value caches, as fairseq does.
     public mutating func reorder(rows: [Int]) {
-        encoder = encoder.gatheringRows(rows)
-        lunaContexts = lunaContexts.map { $0.gatheringRows(rows) }
+        let sources = rows.map { rowSources[$0] }
+        if sources != rowSources {
+            encoder = encoder.gatheringRows(rows)
+            lunaContexts = lunaContexts.map { $0.gatheringRows(rows) }
+            crossKeys = crossKeys.map { Variable($0.value.gatheringRows(rows)) }
+            crossValues = crossValues.map { Variable($0.value.gatheringRows(rows)) }
+            rowSources = sources
+        }
         for i in causalStates.indices { causalStates[i].reorder(rows: rows) }
-        crossKeys = crossKeys.map { Variable($0.value.gatheringRows(rows)) }
-        crossValues = crossValues.map { Variable($0.value.gatheringRows(rows)) }
         for i in caches.indices { caches[i].reorder(rows: rows) }
     }
 }

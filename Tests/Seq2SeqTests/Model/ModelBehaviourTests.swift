@@ -70,6 +70,29 @@ struct ModelBehaviourTests {
         #expect(worst <= 1e-5, "max |diff| \(worst)")
     }
 
+    @Test("reordering hypotheses within their sentences equals decoding the reordered histories", arguments: ParityFixture.all)
+    func reorderWithinSentences(fixture: ParityFixture) throws {
+        let (model, _) = try fixture.load()
+        let sources = [[5, 6, 7, 8, 9, 3], [10, 11, 3]]
+        // Two hypotheses per sentence, rows source-major; the second step's tokens differ per row.
+        let first = [3, 3, 3, 3]
+        let second = [12, 13, 14, 15]
+        let rows = [1, 1, 3, 2]  // sentence 0 keeps its second hypothesis twice; sentence 1 swaps
+        var state = model.start(sources: sources, copies: 2)
+        _ = model.step(tokens: first, state: &state)
+        _ = model.step(tokens: second, state: &state)
+        model.reorder(&state, rows: rows)
+        #expect(state.rowSources == [0, 0, 1, 1])
+        let reordered = model.step(tokens: [16, 17, 18, 19], state: &state)
+
+        var fresh = model.start(sources: sources, copies: 2)
+        _ = model.step(tokens: first, state: &fresh)
+        _ = model.step(tokens: rows.map { second[$0] }, state: &fresh)
+        let direct = model.step(tokens: [16, 17, 18, 19], state: &fresh)
+        let worst = zip(reordered, direct).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-5, "max |diff| \(worst)")
+    }
+
     @Test("copies of a source start alike")
     func copies() throws {
         let (model, _) = try ParityFixture.all[0].load()
