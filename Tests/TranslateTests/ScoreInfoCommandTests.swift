@@ -53,6 +53,40 @@ struct ScoreInfoCommandTests {
         }
     }
 
+    @Test("text input scores as its SentencePiece ids do (Debian's spm_encode as the reference)")
+    func textMatchesIds() throws {
+        let folder = try TemporaryDirectory()
+        let directory = folder.url.appendingPathComponent("model").path
+        let spm = sharedRoot.appendingPathComponent("reference/spm8k.model").path
+        var configuration = ModelConfiguration(
+            arch: .luna, vocabularySize: 8000, modelDimension: 16, encoderLayers: 1, decoderLayers: 1, attentionHeads: 2,
+            ffnDimension: 32, projectionLength: 4)
+        configuration.dropout = 0
+        try ModelDirectory.save(EncoderDecoder(configuration, seed: 2), to: directory)
+        try FileManager.default.copyItem(atPath: spm, toPath: directory + "/spm.model")
+        func firstLines(_ name: String) throws -> String {
+            let text = try String(contentsOf: sharedData("multi30k/" + name), encoding: .utf8)
+            return text.split(separator: "\n").prefix(6).joined(separator: "\n") + "\n"
+        }
+        let source = try folder.write("src.txt", try firstLines("test2016.en"))
+        let target = try folder.write("tgt.txt", try firstLines("test2016.de"))
+        func ids(_ path: String) throws -> String {
+            let result = try runProcess(
+                URL(fileURLWithPath: "/usr/bin/spm_encode"), ["--model", spm, "--output_format", "id"],
+                input: try Data(contentsOf: URL(fileURLWithPath: path)))
+            try #require(result.status == 0, "\(result.standardError)")
+            return try folder.write((path as NSString).lastPathComponent + ".ids", result.standardOutput)
+        }
+        let text = try runTool("translate", ["score", "--model", directory, "-s", source, "-t", target])
+        let idResult = try runTool(
+            "translate", ["score", "--model", directory, "-s", try ids(source), "-t", try ids(target), "--input-format", "id"])
+        #expect(text.status == 0, "\(text.standardError)")
+        #expect(text.standardOutput.split(separator: "\n").count == 6)
+        #expect(text.standardOutput == idResult.standardOutput)
+        let info = try runTool("translate", ["info", "--model", directory])
+        #expect(info.standardOutput.contains("vocabulary: 8000 (pad 0, unk 1, bos 2, eos 3), spm.model present"))
+    }
+
     @Test("score errors name the file and line")
     func scoreErrors() throws {
         let folder = try TemporaryDirectory()
