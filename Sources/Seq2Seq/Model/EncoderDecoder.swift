@@ -66,7 +66,7 @@ public struct EncoderOutput {
 ///
 /// ```
 /// x = Drop(√d·E[id] + S[position_offset + t])                   tokens (source and target)
-/// P0 = Drop(√d·P_table[0:L] + S[0:L]),  L = min(l, max n_i)     Luna, the same for every sentence
+/// P0 = Drop(√d·P_table[0:L] + S[0:L]),  L = min(l, max n_i)     Luna, one dropout mask per sentence
 /// logits = Y_final · Eᵀ                                          no bias
 /// ```
 /// Shapes: B batch, N source length, T target length, d width, V vocabulary.
@@ -155,10 +155,10 @@ public struct EncoderDecoder: Layer {
         // L = min(l, longest source); sentence i uses min(l, n_i) slots, the others masked in every unpack.
         let slots = c.dynamicProjection ? min(c.projectionLength, lengths.max() ?? 0) : c.projectionLength
         let table = slice(Variable(projected_embeddings, on: tape), axis: 0, 0..<slots)  // [L, d]
-        let p0 = dropout(
-            table * Float(d).squareRoot() + Variable(Sinusoid.table(positions: 0..<slots, dimension: d)),
-            probability: c.dropout)  // one dropout mask shared by the batch, as the official code broadcasts after it
-        var p = broadcast(p0, to: [source.batchSize, slots, d])  // [B, L, d]
+        let p0 = table * Float(d).squareRoot() + Variable(Sinusoid.table(positions: 0..<slots, dimension: d))
+        // Broadcast first, then dropout: each sentence gets its own mask, as the official LunaEncoder
+        // expands px to L x B x C before its dropout (luna.md §1.4 has the order the other way round).
+        var p = dropout(broadcast(p0, to: [source.batchSize, slots, d]), probability: c.dropout)  // [B, L, d]
         var packedMask: Tensor?
         if c.dynamicProjection {
             packedMask = keyPaddingMask(Tensor.paddingMask(lengths: lengths, maximumLength: slots))  // [B, 1, 1, L]
