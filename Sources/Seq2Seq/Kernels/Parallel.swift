@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Synchronization
 
 /// Splits kernel work into contiguous row ranges run on several threads.
@@ -7,7 +8,7 @@ import Synchronization
 /// not depend on the thread count. BLAS calls are not split here: OpenBLAS threads large products itself, and
 /// the two kinds of work never overlap in time, so the two pools do not oversubscribe the cores.
 public enum Parallel {
-    private static let threads = Atomic<Int>(min(2, max(1, ProcessInfo_activeProcessorCount())))
+    private static let threads = Atomic<Int>(min(2, max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
 
     /// Threads used by the non-BLAS kernels (default: min(2, cores)).
     public static var threadCount: Int {
@@ -39,11 +40,3 @@ public enum Parallel {
         }
     }
 }
-
-#if canImport(Glibc)
-    import Glibc
-    private func ProcessInfo_activeProcessorCount() -> Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
-#else
-    import Foundation
-    private func ProcessInfo_activeProcessorCount() -> Int { ProcessInfo.processInfo.activeProcessorCount }
-#endif
