@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "BLEUTests", dependencies: ["BLEU", "TestSupport", "bleu"], exclude: ["Fixtures"]),
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize", "TestSupport"]),
         .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq", "TestSupport"]),
-        .testTarget(name: "TranslateTests", dependencies: ["TestSupport", "translate"]),
+        .testTarget(name: "TranslateTests", dependencies: ["TestSupport", "Seq2Seq", "translate"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

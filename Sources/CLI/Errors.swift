@@ -24,3 +24,10 @@ public struct RuntimeError: Error, CustomStringConvertible, Equatable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// Ends the command with a given status and no further message (the command has said what it
+/// had to), e.g. 130 after Ctrl-C stopped training cleanly.
+public struct ExitRequest: Error, Equatable {
+    public let status: Int32
+    public init(status: Int32) { self.status = status }
+}

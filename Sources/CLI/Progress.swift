@@ -17,18 +17,22 @@ public final class Progress: @unchecked Sendable {
     private let write: @Sendable (String) -> Void
     private let lock = NSLock()
     private let start: Double
+    /// Work already done when this reporter started (a resumed run): not counted in the rate.
+    private let initial: Double
     private var lastDraw: Double = -Double.infinity
+    private var lastDrawnCompleted: Double = -1
     private var completed: Double = 0
     private var note = ""
     private var finished = false
 
     /// - Parameters:
+    ///   - completed: work already done before this reporter started (e.g. a resumed run).
     ///   - interactive: redraw a bar in place (default: stderr is a terminal).
     ///   - interval: seconds between plain lines when not interactive.
     ///   - clock: seconds from any fixed origin; tests pass their own.
     ///   - write: where lines go (default: stderr).
     public init(
-        label: String, total: Double?, unit: String, interactive: Bool = isTerminal(2),
+        label: String, total: Double?, unit: String, completed: Double = 0, interactive: Bool = isTerminal(2),
         interval: Double = 5, clock: @escaping @Sendable () -> Double = monotonicSeconds,
         write: @escaping @Sendable (String) -> Void = writeStandardError
     ) {
@@ -40,6 +44,8 @@ public final class Progress: @unchecked Sendable {
         self.clock = clock
         self.write = write
         self.start = clock()
+        self.initial = completed
+        self.completed = completed
     }
 
     /// Records that `completed` units are done in all, with an optional note (e.g. the loss).
@@ -52,6 +58,7 @@ public final class Progress: @unchecked Sendable {
         let wait = interactive ? 0.1 : interval
         guard now - lastDraw >= wait else { return }
         lastDraw = now
+        lastDrawnCompleted = completed
         write(interactive ? "\r\u{1B}[K" + line(now: now, bar: true) : line(now: now, bar: false) + "\n")
     }
 
@@ -70,13 +77,17 @@ public final class Progress: @unchecked Sendable {
         guard !finished else { return }
         finished = true
         let now = clock()
-        write(interactive ? "\r\u{1B}[K" + line(now: now, bar: true) + "\n" : line(now: now, bar: false) + "\n")
+        if interactive {
+            write("\r\u{1B}[K" + line(now: now, bar: true) + "\n")
+        } else if completed != lastDrawnCompleted {
+            write(line(now: now, bar: false) + "\n")
+        }
     }
 
     /// The progress line for the current state; `bar` selects the terminal layout.
     func line(now: Double, bar: Bool) -> String {
         let elapsed = max(now - start, 1e-9)
-        let rate = completed / elapsed
+        let rate = (completed - initial) / elapsed
         var parts: [String] = []
         if let total, total > 0 {
             let fraction = min(max(completed / total, 0), 1)

@@ -125,6 +125,8 @@ private struct Dispatcher {
         } catch let error as UsageError {
             return usageFailure(
                 error.message, usage: command.usage(toolPath: path) + "\nRun '\(path) --help' for the flags.")
+        } catch let request as ExitRequest {
+            return request.status
         } catch let error as RuntimeError {
             errors("error: \(error.message)\n")
             return ExitStatus.failure

@@ -2,6 +2,7 @@ import CLI
 
 /// Every `translate` subcommand; each lives in its own file under Commands/.
 let commands: [Command] = [
+    trainCommand,
     spmTrainCommand, spmEncodeCommand, spmDecodeCommand,
     benchCommand,
     scoreCommand, infoCommand, benchAttentionCommand,

@@ -58,3 +58,19 @@ struct ProgressTests {
         #expect(recorder.lines.withLock { $0 } == ["train: 3725000 tok 1,000 tok/s elapsed 1:02:05\n"])
     }
 }
+
+@Suite("Progress reporting of resumed work")
+struct ResumedProgressTests {
+    @Test("work done before the start is not counted in the rate, and finish does not repeat a line")
+    func resumed() {
+        let lines = Mutex<[String]>([])
+        let now = Mutex<Double>(0)
+        let p = Progress(
+            label: "train", total: 100, unit: "upd", completed: 40, interactive: false, interval: 5,
+            clock: { now.withLock { $0 } }, write: { text in lines.withLock { $0.append(text) } })
+        now.withLock { $0 = 10 }
+        p.update(completed: 60)
+        p.finish()
+        #expect(lines.withLock { $0 } == ["train: 60% (60/100) 2.0 upd/s ETA 0:00:20\n"])
+    }
+}

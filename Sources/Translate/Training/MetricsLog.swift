@@ -42,6 +42,19 @@ struct MetricsLog {
         }
     }
 
+    /// Drops records of updates after `update` (logged after the checkpoint a run resumes from),
+    /// so the resumed run's records follow on without duplicates.
+    func truncate(afterUpdate update: Int) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        let kept = data.split(separator: 0x0A).filter { line in
+            guard let record = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Double] else {
+                return false
+            }
+            return (record["update"] ?? 0) <= Double(update)
+        }
+        try AtomicFile.write(Data(kept.joined(separator: [0x0A])) + (kept.isEmpty ? Data() : Data([0x0A])), to: path)
+    }
+
     /// The curves of the log: training and validation loss on top, validation BLEU below.
     func plot() -> CurvePlot {
         let records = records()
