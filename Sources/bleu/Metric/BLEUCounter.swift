@@ -8,19 +8,27 @@
 struct BLEUCounter {
     let tokenizer: Tokenizer
     let lowercase: Bool
-    private var workspace = TokenizerWorkspace()
+    private let workspace = TokenizerWorkspace()
     private var interner = TokenInterner()
     private var hypothesisIDs: [UInt32] = []
     private var referenceIDs: [UInt32] = []
     private var referenceEnds: [Int] = []
 
-    private var keyHigh: [UInt64] = []
-    private var keyLow: [UInt64] = []
-    private var referenceMax: [Int32] = []
-    private var running: [Int32] = []
-    private var lastReference: [Int32] = []
-    private var hypothesisCount: [Int32] = []
-    private var stamp: [UInt32] = []
+    /// One slot of the n-gram table.
+    private struct Entry {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var stamp: UInt32 = 0
+        /// The largest count of this n-gram within one reference.
+        var referenceMax: Int32 = 0
+        /// Its count so far in the reference being read.
+        var running: Int32 = 0
+        var lastReference: Int32 = 0
+        /// Its count so far in the hypothesis.
+        var hypothesisCount: Int32 = 0
+    }
+
+    private var table: [Entry] = []
     private var generation: UInt32 = 0
     private var mask = 0
 
@@ -31,13 +39,7 @@ struct BLEUCounter {
     }
 
     private mutating func resizeTable(_ size: Int) {
-        keyHigh = [UInt64](repeating: 0, count: size)
-        keyLow = [UInt64](repeating: 0, count: size)
-        referenceMax = [Int32](repeating: 0, count: size)
-        running = [Int32](repeating: 0, count: size)
-        lastReference = [Int32](repeating: 0, count: size)
-        hypothesisCount = [Int32](repeating: 0, count: size)
-        stamp = [UInt32](repeating: 0, count: size)
+        table = [Entry](repeating: Entry(), count: size)
         generation = 0
         mask = size - 1
     }
@@ -45,18 +47,16 @@ struct BLEUCounter {
     /// Lowercases (optionally), strips trailing whitespace, tokenizes and appends the token ids.
     mutating func appendIDs(of line: String, to ids: inout [UInt32]) {
         var text = lowercase ? PythonText.lowercase(line) : line
+        let workspace = workspace
+        let tokenizer = tokenizer
         text.withUTF8 { bytes in
             let end = PythonText.rstripEnd(bytes, 0, bytes.count)
             workspace.tokenize(UnsafeBufferPointer(rebasing: bytes[0..<end]), with: tokenizer)
         }
-        let count = workspace.tokenCount
-        let starts = workspace.tokenStarts
-        let ends = workspace.tokenEnds
-        let bytes = workspace.bytes
-        bytes.withUnsafeBufferPointer { b in
-            for k in 0..<count {
-                ids.append(interner.id(b, starts[k], ends[k]))
-            }
+        let tokens = workspace.tokens
+        let bytes = workspace.bytes.buffer
+        for k in 0..<tokens.count {
+            ids.append(interner.id(bytes, Int(tokens.starts[k]), Int(tokens.ends[k])))
         }
     }
 
@@ -70,7 +70,7 @@ struct BLEUCounter {
     }
 
     @inline(__always)
-    private func slot(_ high: UInt64, _ low: UInt64) -> Int {
+    private static func slot(_ high: UInt64, _ low: UInt64, _ mask: Int) -> Int {
         var h = high &* 0x9E37_79B9_7F4A_7C15 ^ low &* 0xC2B2_AE3D_27D4_EB4F
         h ^= h >> 29
         return Int(truncatingIfNeeded: h) & mask
@@ -105,76 +105,76 @@ struct BLEUCounter {
         }
         generation &+= 1
         if generation == 0 {
-            for k in 0..<stamp.count { stamp[k] = 0 }
+            resizeTable(mask + 1)
             generation = 1
         }
-
-        // Reference n-grams: the largest count within any single reference.
-        var closestLength = -1
-        var closestDifference = -1
+        let generation = generation
+        let mask = mask
+        let referenceEnds = referenceEnds
         let hypothesisLength = hypothesisIDs.count
-        referenceIDs.withUnsafeBufferPointer { r in
-            var start = 0
-            for (k, end) in referenceEnds.enumerated() {
-                let length = end - start
-                let difference = abs(hypothesisLength - length)
-                if closestDifference < 0 || difference < closestDifference {
-                    closestDifference = difference
-                    closestLength = length
-                } else if difference == closestDifference && length < closestLength {
-                    closestLength = length
-                }
-                for n in 1...order where length >= n {
-                    for i in start...(end - n) {
-                        let (high, low) = Self.key(r, i, n)
-                        var s = slot(high, low)
-                        while stamp[s] == generation && (keyHigh[s] != high || keyLow[s] != low) {
-                            s = (s + 1) & mask
-                        }
-                        if stamp[s] != generation {
-                            stamp[s] = generation
-                            keyHigh[s] = high
-                            keyLow[s] = low
-                            referenceMax[s] = 0
-                            running[s] = 0
-                            lastReference[s] = -1
-                            hypothesisCount[s] = 0
-                        }
-                        if lastReference[s] != Int32(k) {
-                            lastReference[s] = Int32(k)
-                            running[s] = 0
-                        }
-                        running[s] += 1
-                        if running[s] > referenceMax[s] { referenceMax[s] = running[s] }
-                    }
-                }
-                start = end
-            }
-        }
 
-        // Hypothesis n-grams: clipped matches and totals.
         out[0] = hypothesisLength
-        out[1] = closestLength < 0 ? 0 : closestLength
         for n in 1...order {
             out[1 + n] = 0
             out[1 + order + n] = max(0, hypothesisLength - n + 1)
         }
-        hypothesisIDs.withUnsafeBufferPointer { h in
-            for n in 1...order where hypothesisLength >= n {
-                var matches = 0
-                for i in 0...(hypothesisLength - n) {
-                    let (high, low) = Self.key(h, i, n)
-                    var s = slot(high, low)
-                    while stamp[s] == generation && (keyHigh[s] != high || keyLow[s] != low) {
-                        s = (s + 1) & mask
+        var closestLength = -1
+        var closestDifference = -1
+        table.withUnsafeMutableBufferPointer { table in
+            // Reference n-grams: the largest count within any single reference.
+            referenceIDs.withUnsafeBufferPointer { r in
+                var start = 0
+                for (k, end) in referenceEnds.enumerated() {
+                    let length = end - start
+                    let difference = abs(hypothesisLength - length)
+                    if closestDifference < 0 || difference < closestDifference {
+                        closestDifference = difference
+                        closestLength = length
+                    } else if difference == closestDifference && length < closestLength {
+                        closestLength = length
                     }
-                    if stamp[s] == generation {
-                        hypothesisCount[s] += 1
-                        if hypothesisCount[s] <= referenceMax[s] { matches += 1 }
+                    let reference = Int32(k)
+                    for n in 1...order where length >= n {
+                        for i in start...(end - n) {
+                            let (high, low) = Self.key(r, i, n)
+                            var s = Self.slot(high, low, mask)
+                            while table[s].stamp == generation && (table[s].high != high || table[s].low != low) {
+                                s = (s + 1) & mask
+                            }
+                            if table[s].stamp != generation {
+                                table[s] = Entry(
+                                    high: high, low: low, stamp: generation, referenceMax: 0, running: 0,
+                                    lastReference: reference, hypothesisCount: 0)
+                            } else if table[s].lastReference != reference {
+                                table[s].lastReference = reference
+                                table[s].running = 0
+                            }
+                            table[s].running += 1
+                            if table[s].running > table[s].referenceMax { table[s].referenceMax = table[s].running }
+                        }
                     }
+                    start = end
                 }
-                out[1 + n] = matches
+            }
+            // Hypothesis n-grams: clipped matches.
+            hypothesisIDs.withUnsafeBufferPointer { h in
+                for n in 1...order where hypothesisLength >= n {
+                    var matches = 0
+                    for i in 0...(hypothesisLength - n) {
+                        let (high, low) = Self.key(h, i, n)
+                        var s = Self.slot(high, low, mask)
+                        while table[s].stamp == generation && (table[s].high != high || table[s].low != low) {
+                            s = (s + 1) & mask
+                        }
+                        if table[s].stamp == generation {
+                            table[s].hypothesisCount += 1
+                            if table[s].hypothesisCount <= table[s].referenceMax { matches += 1 }
+                        }
+                    }
+                    out[1 + n] = matches
+                }
             }
         }
+        out[1] = closestLength < 0 ? 0 : closestLength
     }
 }

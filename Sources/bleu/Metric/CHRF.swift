@@ -143,105 +143,148 @@ public struct CHRF: Sendable {
 }
 
 /// One segment's chrF statistics; one per worker thread.
+///
+/// Every n-gram (character or word, any order) is a 128-bit key in one open-addressing table:
+/// up to six code points (plus one, 21 bits each), or a tag bit and up to four word ids (31 bits
+/// each); zero padding tells the orders apart. Matches `Σ min(h(g), r(g))` are counted
+/// incrementally while reading a reference, like clipping in `BLEUCounter`.
 struct CHRFCounter {
     let metric: CHRF
     private var words = TokenInterner(capacity: 1 << 12)
-    private var hypothesisKeys: [[UInt128]]
+
+    private struct Entry {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var stamp: UInt32 = 0
+        var order: Int32 = 0
+        var hypothesisCount: Int32 = 0
+        var referenceCount: Int32 = 0
+        var reference: Int32 = -1
+    }
+
+    private var table: [Entry] = []
+    private var generation: UInt32 = 0
+    private var mask = 0
+    private var keys: [(UInt64, UInt64, Int32)] = []
 
     init(metric: CHRF) {
         self.metric = metric
-        hypothesisKeys = Array(repeating: [], count: metric.order)
+        table = [Entry](repeating: Entry(), count: 1 << 12)
+        mask = table.count - 1
     }
 
     /// `[hyp, ref, match]` per order, for the reference with the best chrF (the first on ties).
     mutating func statistics(hypothesis: String, references: [String]) -> [Int] {
         let hypothesis = metric.lowercase ? PythonText.lowercase(hypothesis) : hypothesis
-        let hypothesisGrams = ngrams(hypothesis)
+        var hypothesisKeys: [(UInt64, UInt64, Int32)] = []
+        collectKeys(hypothesis, into: &hypothesisKeys)
+        var hypothesisTotals = [Int](repeating: 0, count: metric.order)
+        for key in hypothesisKeys { hypothesisTotals[Int(key.2)] += 1 }
+
+        var referenceKeys: [[(UInt64, UInt64, Int32)]] = []
+        var largest = hypothesisKeys.count
+        for reference in references {
+            var keys: [(UInt64, UInt64, Int32)] = []
+            collectKeys(metric.lowercase ? PythonText.lowercase(reference) : reference, into: &keys)
+            largest = max(largest, keys.count)
+            referenceKeys.append(keys)
+        }
+        let needed = max(16, (hypothesisKeys.count + largest) * 2)
+        if needed > table.count {
+            var size = table.count
+            while size < needed { size <<= 1 }
+            table = [Entry](repeating: Entry(), count: size)
+            mask = size - 1
+            generation = 0
+        }
+        generation &+= 1
+        if generation == 0 {
+            table = [Entry](repeating: Entry(), count: table.count)
+            generation = 1
+        }
+        let generation = generation
+        let mask = mask
         var best: [Int] = []
         var bestScore = -1.0
-        for reference in references {
-            let reference = metric.lowercase ? PythonText.lowercase(reference) : reference
-            let referenceGrams = ngrams(reference)
-            var stats: [Int] = []
-            stats.reserveCapacity(metric.stride)
-            for n in 0..<metric.order {
-                let h = hypothesisGrams[n]
-                let r = referenceGrams[n]
-                stats.append(r.isEmpty ? 0 : h.count)
-                stats.append(r.count)
-                stats.append(Self.intersectionSize(h, r))
+        table.withUnsafeMutableBufferPointer { table in
+            func find(_ key: (UInt64, UInt64, Int32)) -> Int {
+                var h = key.0 &* 0x9E37_79B9_7F4A_7C15 ^ key.1 &* 0xC2B2_AE3D_27D4_EB4F
+                h ^= h >> 29
+                var s = Int(truncatingIfNeeded: h) & mask
+                while table[s].stamp == generation && (table[s].high != key.0 || table[s].low != key.1) {
+                    s = (s + 1) & mask
+                }
+                if table[s].stamp != generation {
+                    table[s] = Entry(high: key.0, low: key.1, stamp: generation, order: key.2)
+                }
+                return s
             }
-            let f = metric.score(stats.map(Double.init))
-            if f > bestScore {
-                bestScore = f
-                best = stats
+            for key in hypothesisKeys { table[find(key)].hypothesisCount += 1 }
+            for (r, keys) in referenceKeys.enumerated() {
+                var stats = [Int](repeating: 0, count: metric.stride)
+                let reference = Int32(r)
+                for key in keys {
+                    let s = find(key)
+                    if table[s].reference != reference {
+                        table[s].reference = reference
+                        table[s].referenceCount = 0
+                    }
+                    table[s].referenceCount += 1
+                    stats[3 * Int(key.2) + 1] += 1
+                    if table[s].referenceCount <= table[s].hypothesisCount { stats[3 * Int(key.2) + 2] += 1 }
+                }
+                for n in 0..<metric.order where stats[3 * n + 1] > 0 { stats[3 * n] = hypothesisTotals[n] }
+                let f = metric.score(stats.map(Double.init))
+                if f > bestScore {
+                    bestScore = f
+                    best = stats
+                }
             }
         }
         return best.isEmpty ? [Int](repeating: 0, count: metric.stride) : best
     }
 
-    /// Σ_g min(a(g), b(g)) for sorted key lists.
-    private static func intersectionSize(_ a: [UInt128], _ b: [UInt128]) -> Int {
-        var i = 0
-        var j = 0
-        var count = 0
-        while i < a.count && j < b.count {
-            if a[i] == b[j] {
-                count += 1
-                i += 1
-                j += 1
-            } else if a[i] < b[j] {
-                i += 1
-            } else {
-                j += 1
-            }
-        }
-        return count
-    }
-
-    /// Sorted n-gram keys per order: character orders 1...characterOrder, then word orders.
-    private mutating func ngrams(_ line: String) -> [[UInt128]] {
-        var result: [[UInt128]] = []
-        result.reserveCapacity(metric.order)
+    /// Appends the keys of all n-grams of `line`, each with its order index (characters
+    /// 0..<characterOrder, then words).
+    private mutating func collectKeys(_ line: String, into keys: inout [(UInt64, UInt64, Int32)]) {
         // Character n-grams over code points, whitespace removed unless asked to keep it.
-        var scalars: [UInt32] = []
+        var scalars: [UInt64] = []
         for scalar in line.unicodeScalars where metric.whitespace || !PythonText.isWhitespace(scalar.value) {
-            scalars.append(scalar.value)
+            scalars.append(UInt64(scalar.value) + 1)
         }
-        for n in 1...metric.characterOrder {
-            var keys: [UInt128] = []
-            if scalars.count >= n {
-                keys.reserveCapacity(scalars.count - n + 1)
-                for i in 0...(scalars.count - n) {
-                    var key: UInt128 = 0
-                    for k in 0..<n { key = key << 21 | UInt128(scalars[i + k] + 1) }
-                    keys.append(key)
+        for n in 1...metric.characterOrder where scalars.count >= n {
+            for i in 0...(scalars.count - n) {
+                var high: UInt64 = 0
+                var low: UInt64 = 0
+                for k in 0..<n {
+                    if k < 3 {
+                        high |= scalars[i + k] << (42 - 21 * UInt64(k))
+                    } else {
+                        low |= scalars[i + k] << (42 - 21 * UInt64(k - 3))
+                    }
                 }
+                keys.append((high, low, Int32(n - 1)))
             }
-            keys.sort()
-            result.append(keys)
         }
-        guard metric.wordOrder > 0 else { return result }
-        var ids: [UInt32] = []
+        guard metric.wordOrder > 0 else { return }
+        var ids: [UInt64] = []
         var text = line
         text.withUTF8 { bytes in
             for word in wordsWithPunctuationSplit(bytes) {
-                ids.append(words.id(bytes, word.lowerBound, word.upperBound))
+                ids.append(UInt64(words.id(bytes, word.lowerBound, word.upperBound)))
             }
         }
-        for n in 1...metric.wordOrder {
-            var keys: [UInt128] = []
-            if ids.count >= n {
-                for i in 0...(ids.count - n) {
-                    var key: UInt128 = 0
-                    for k in 0..<n { key = key << 32 | UInt128(ids[i + k]) }
-                    keys.append(key)
+        for n in 1...metric.wordOrder where ids.count >= n {
+            for i in 0...(ids.count - n) {
+                var high: UInt64 = 1 << 63
+                var low: UInt64 = 0
+                for k in 0..<n {
+                    let shift = k % 2 == 0 ? UInt64(32) : 1
+                    if k < 2 { high |= ids[i + k] << shift } else { low |= ids[i + k] << shift }
                 }
+                keys.append((high, low, Int32(metric.characterOrder + n - 1)))
             }
-            keys.sort()
-            result.append(keys)
         }
-        return result
     }
 
     /// sacreBLEU's `_remove_punctuation`: whitespace-split words; a word longer than one code

@@ -38,7 +38,7 @@ public enum Tokenizer: String, CaseIterable, Sendable {
             }
             return String(out)
         case .thirteenA, .international, .chinese:
-            var workspace = TokenizerWorkspace()
+            let workspace = TokenizerWorkspace()
             var line = line
             return line.withUTF8 { bytes in
                 workspace.tokenize(bytes, with: self)
@@ -48,41 +48,109 @@ public enum Tokenizer: String, CaseIterable, Sendable {
     }
 }
 
+/// A growable byte buffer owned by one thread, written through its pointer (no per-byte
+/// uniqueness or bounds checks in the tokenizer loops).
+final class ByteBuffer {
+    private(set) var pointer: UnsafeMutablePointer<UInt8>
+    private(set) var capacity: Int
+    var count = 0
+
+    init(capacity: Int = 1024) {
+        self.capacity = capacity
+        pointer = .allocate(capacity: capacity)
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Makes room for `size` bytes; the contents are kept.
+    func reserve(_ size: Int) {
+        guard size > capacity else { return }
+        var newCapacity = capacity * 2
+        while newCapacity < size { newCapacity *= 2 }
+        let newPointer = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newPointer.update(from: pointer, count: count)
+        pointer.deallocate()
+        pointer = newPointer
+        capacity = newCapacity
+    }
+
+    var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: pointer, count: count) }
+
+    func set(_ bytes: UnsafeBufferPointer<UInt8>) {
+        reserve(bytes.count)
+        if let base = bytes.baseAddress { pointer.update(from: base, count: bytes.count) }
+        count = bytes.count
+    }
+}
+
+/// Growable token boundaries, as a pair of `Int32` arrays written through pointers.
+final class TokenBounds {
+    private(set) var starts: UnsafeMutablePointer<Int32>
+    private(set) var ends: UnsafeMutablePointer<Int32>
+    private var capacity: Int
+    var count = 0
+
+    init(capacity: Int = 256) {
+        self.capacity = capacity
+        starts = .allocate(capacity: capacity)
+        ends = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        starts.deallocate()
+        ends.deallocate()
+    }
+
+    @inline(__always)
+    func append(_ start: Int, _ end: Int) {
+        if count == capacity { grow() }
+        starts[count] = Int32(start)
+        ends[count] = Int32(end)
+        count += 1
+    }
+
+    private func grow() {
+        let newCapacity = capacity * 2
+        let newStarts = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
+        let newEnds = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
+        newStarts.update(from: starts, count: count)
+        newEnds.update(from: ends, count: count)
+        starts.deallocate()
+        ends.deallocate()
+        starts = newStarts
+        ends = newEnds
+        capacity = newCapacity
+    }
+}
+
 /// Reusable buffers for tokenizing many lines on one thread without allocating per line.
 ///
-/// After `tokenize`, the tokens are `bytes[tokenStarts[i]..<tokenEnds[i]]`.
-struct TokenizerWorkspace {
-    var bytes: [UInt8] = []
-    var tokenStarts: [Int] = []
-    var tokenEnds: [Int] = []
-    private var scratch: [UInt8] = []
+/// After `tokenize`, token i is `bytes.buffer[tokens.starts[i]..<tokens.ends[i]]`.
+final class TokenizerWorkspace {
+    let bytes = ByteBuffer()
+    let tokens = TokenBounds()
+    private let scratch = ByteBuffer()
     private var scalars: [UInt32] = []
     private var scalarScratch: [UInt32] = []
 
-    init() {
-        bytes.reserveCapacity(1024)
-        scratch.reserveCapacity(1024)
-    }
-
-    var tokenCount: Int { tokenStarts.count }
+    var tokenCount: Int { tokens.count }
 
     /// The tokens joined by single spaces.
     func joinedTokens() -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        for index in 0..<tokenStarts.count {
+        let b = bytes.buffer
+        for index in 0..<tokens.count {
             if index > 0 { out.append(0x20) }
-            out.append(contentsOf: bytes[tokenStarts[index]..<tokenEnds[index]])
+            out.append(contentsOf: b[Int(tokens.starts[index])..<Int(tokens.ends[index])])
         }
         return String(decoding: out, as: UTF8.self)
     }
 
     /// Tokenizes one line of valid UTF-8 and splits the result into words as `str.split()` does.
-    mutating func tokenize(_ line: UnsafeBufferPointer<UInt8>, with tokenizer: Tokenizer) {
+    func tokenize(_ line: UnsafeBufferPointer<UInt8>, with tokenizer: Tokenizer) {
         switch tokenizer {
         case .none:
-            bytes.removeAll(keepingCapacity: true)
-            bytes.append(contentsOf: line)
+            bytes.set(line)
             splitWords()
         case .thirteenA:
             tokenize13a(line)
@@ -99,43 +167,35 @@ struct TokenizerWorkspace {
 
     // MARK: - Splitting
 
-    /// Fills the token ranges with the whitespace-separated words of `bytes`.
-    private mutating func splitWords() {
-        tokenStarts.removeAll(keepingCapacity: true)
-        tokenEnds.removeAll(keepingCapacity: true)
-        bytes.withUnsafeBufferPointer { b in
-            var index = 0
-            var wordStart = -1
-            let count = b.count
-            while index < count {
-                let byte = b[index]
-                // Fast path: ASCII letters, digits and most punctuation are never whitespace.
-                let length = byte > 0x20 && byte < 0x80 ? 0 : PythonText.whitespaceLength(b, index)
-                if length > 0 {
-                    if wordStart >= 0 {
-                        tokenStarts.append(wordStart)
-                        tokenEnds.append(index)
-                        wordStart = -1
-                    }
-                    index += length
-                } else {
-                    if wordStart < 0 { wordStart = index }
-                    index += 1
+    /// Fills the token bounds with the whitespace-separated words of `bytes`.
+    private func splitWords() {
+        tokens.count = 0
+        let b = bytes.buffer
+        var index = 0
+        var wordStart = -1
+        let count = b.count
+        while index < count {
+            let byte = b[index]
+            // Fast path: ASCII letters, digits and most punctuation are never whitespace.
+            let length = byte > 0x20 && byte < 0x80 ? 0 : PythonText.whitespaceLength(b, index)
+            if length > 0 {
+                if wordStart >= 0 {
+                    tokens.append(wordStart, index)
+                    wordStart = -1
                 }
-            }
-            if wordStart >= 0 {
-                tokenStarts.append(wordStart)
-                tokenEnds.append(count)
+                index += length
+            } else {
+                if wordStart < 0 { wordStart = index }
+                index += 1
             }
         }
+        if wordStart >= 0 { tokens.append(wordStart, count) }
     }
 
     /// `char`: every non-whitespace scalar is a token (`" ".join(line).split()`).
-    private mutating func splitCharacters(_ line: UnsafeBufferPointer<UInt8>) {
-        bytes.removeAll(keepingCapacity: true)
-        bytes.append(contentsOf: line)
-        tokenStarts.removeAll(keepingCapacity: true)
-        tokenEnds.removeAll(keepingCapacity: true)
+    private func splitCharacters(_ line: UnsafeBufferPointer<UInt8>) {
+        bytes.set(line)
+        tokens.count = 0
         var index = 0
         while index < line.count {
             let length = PythonText.whitespaceLength(line, index)
@@ -144,8 +204,7 @@ struct TokenizerWorkspace {
                 continue
             }
             let width = utf8Width(line[index])
-            tokenStarts.append(index)
-            tokenEnds.append(index + width)
+            tokens.append(index, index + width)
             index += width
         }
     }
@@ -154,10 +213,7 @@ struct TokenizerWorkspace {
 
     /// mteval-v13a: drop `<skipped>`, join hyphenated line ends, unescape four HTML entities, pad
     /// with spaces, then the regular-expression passes.
-    private mutating func tokenize13a(_ line: UnsafeBufferPointer<UInt8>) {
-        scratch.removeAll(keepingCapacity: true)
-        scratch.append(0x20)
-        scratch.append(contentsOf: line)
+    private func tokenize13a(_ line: UnsafeBufferPointer<UInt8>) {
         var hasLessThan = false
         var hasNewline = false
         var hasAmpersand = false
@@ -169,18 +225,28 @@ struct TokenizerWorkspace {
             default: break
             }
         }
-        if hasLessThan { Self.replaceAll(&scratch, Array("<skipped>".utf8), with: []) }
-        if hasNewline {
-            Self.replaceAll(&scratch, [0x2D, 0x0A], with: [])
-            Self.replaceAll(&scratch, [0x0A], with: [0x20])
+        scratch.reserve(line.count + 2)
+        scratch.pointer[0] = 0x20
+        if let base = line.baseAddress { (scratch.pointer + 1).update(from: base, count: line.count) }
+        scratch.count = line.count + 1
+        if hasLessThan || hasNewline || hasAmpersand {
+            var text = Array(scratch.buffer)
+            if hasLessThan { Self.replaceAll(&text, Array("<skipped>".utf8), with: []) }
+            if hasNewline {
+                Self.replaceAll(&text, [0x2D, 0x0A], with: [])
+                Self.replaceAll(&text, [0x0A], with: [0x20])
+            }
+            if hasAmpersand && text.contains(0x26) {
+                Self.replaceAll(&text, Array("&quot;".utf8), with: [0x22])
+                Self.replaceAll(&text, Array("&amp;".utf8), with: [0x26])
+                Self.replaceAll(&text, Array("&lt;".utf8), with: [0x3C])
+                Self.replaceAll(&text, Array("&gt;".utf8), with: [0x3E])
+            }
+            text.withUnsafeBufferPointer { scratch.set($0) }
+            scratch.reserve(scratch.count + 1)
         }
-        if hasAmpersand && scratch.contains(0x26) {
-            Self.replaceAll(&scratch, Array("&quot;".utf8), with: [0x22])
-            Self.replaceAll(&scratch, Array("&amp;".utf8), with: [0x26])
-            Self.replaceAll(&scratch, Array("&lt;".utf8), with: [0x3C])
-            Self.replaceAll(&scratch, Array("&gt;".utf8), with: [0x3E])
-        }
-        scratch.append(0x20)
+        scratch.pointer[scratch.count] = 0x20
+        scratch.count += 1
         regularExpressionPasses()
     }
 
@@ -221,84 +287,102 @@ struct TokenizerWorkspace {
     /// `bytes`. Each pass is one `re.sub` with a two-character pattern, scanned left to right
     /// without overlap; working on bytes gives the same result as on code points because every
     /// character the patterns name is ASCII.
-    private mutating func regularExpressionPasses() {
+    private func regularExpressionPasses() {
         // 1. ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 ': ASCII punctuation except ' , - .
-        bytes.removeAll(keepingCapacity: true)
-        scratch.withUnsafeBufferPointer { input in
-            for byte in input {
-                if byte < 0x80 && Self.isSeparatedPunctuation[Int(byte)] {
-                    bytes.append(0x20)
-                    bytes.append(byte)
-                    bytes.append(0x20)
+        var n = scratch.count
+        bytes.reserve(3 * n)
+        var input = scratch.pointer
+        var output = bytes.pointer
+        var o = 0
+        Self.isSeparatedPunctuation.withUnsafeBufferPointer { table in
+            for i in 0..<n {
+                let byte = input[i]
+                if byte < 0x80 && table[Int(byte)] {
+                    output[o] = 0x20
+                    output[o + 1] = byte
+                    output[o + 2] = 0x20
+                    o += 3
                 } else {
-                    bytes.append(byte)
+                    output[o] = byte
+                    o += 1
                 }
             }
         }
+        bytes.count = o
         // 2. ([^0-9])([\.,]) -> '\1 \2 '
-        scratch.removeAll(keepingCapacity: true)
-        bytes.withUnsafeBufferPointer { input in
-            var i = 0
-            let n = input.count
-            while i < n {
-                let x = input[i]
-                if i + 1 < n, !isDigit(x), input[i + 1] == 0x2E || input[i + 1] == 0x2C {
-                    scratch.append(x)
-                    scratch.append(0x20)
-                    scratch.append(input[i + 1])
-                    scratch.append(0x20)
-                    i += 2
-                } else {
-                    scratch.append(x)
-                    i += 1
-                }
+        n = o
+        scratch.reserve(2 * n)
+        input = bytes.pointer
+        output = scratch.pointer
+        o = 0
+        var i = 0
+        while i < n {
+            let x = input[i]
+            if i + 1 < n, !isDigit(x), input[i + 1] == 0x2E || input[i + 1] == 0x2C {
+                output[o] = x
+                output[o + 1] = 0x20
+                output[o + 2] = input[i + 1]
+                output[o + 3] = 0x20
+                o += 4
+                i += 2
+            } else {
+                output[o] = x
+                o += 1
+                i += 1
             }
         }
+        scratch.count = o
         // 3. ([\.,])([^0-9]) -> ' \1 \2'
-        bytes.removeAll(keepingCapacity: true)
-        scratch.withUnsafeBufferPointer { input in
-            var i = 0
-            let n = input.count
-            while i < n {
-                let x = input[i]
-                if i + 1 < n, x == 0x2E || x == 0x2C, !isDigit(input[i + 1]) {
-                    bytes.append(0x20)
-                    bytes.append(x)
-                    bytes.append(0x20)
-                    bytes.append(input[i + 1])
-                    i += 2
-                } else {
-                    bytes.append(x)
-                    i += 1
-                }
-            }
-        }
-        // 4. ([0-9])(-) -> '\1 \2 '
+        n = o
+        bytes.reserve(2 * n)
+        input = scratch.pointer
+        output = bytes.pointer
+        o = 0
+        i = 0
         var hasDash = false
-        for byte in bytes where byte == 0x2D {
-            hasDash = true
-            break
-        }
-        guard hasDash else { return }
-        scratch.removeAll(keepingCapacity: true)
-        bytes.withUnsafeBufferPointer { input in
-            var i = 0
-            let n = input.count
-            while i < n {
-                let x = input[i]
-                if i + 1 < n, isDigit(x), input[i + 1] == 0x2D {
-                    scratch.append(x)
-                    scratch.append(0x20)
-                    scratch.append(0x2D)
-                    scratch.append(0x20)
-                    i += 2
-                } else {
-                    scratch.append(x)
-                    i += 1
-                }
+        while i < n {
+            let x = input[i]
+            if i + 1 < n, x == 0x2E || x == 0x2C, !isDigit(input[i + 1]) {
+                output[o] = 0x20
+                output[o + 1] = x
+                output[o + 2] = 0x20
+                output[o + 3] = input[i + 1]
+                hasDash = hasDash || input[i + 1] == 0x2D
+                o += 4
+                i += 2
+            } else {
+                output[o] = x
+                hasDash = hasDash || x == 0x2D
+                o += 1
+                i += 1
             }
         }
-        swap(&bytes, &scratch)
+        bytes.count = o
+        // 4. ([0-9])(-) -> '\1 \2 '
+        guard hasDash else { return }
+        n = o
+        scratch.reserve(2 * n)
+        input = bytes.pointer
+        output = scratch.pointer
+        o = 0
+        i = 0
+        while i < n {
+            let x = input[i]
+            if i + 1 < n, isDigit(x), input[i + 1] == 0x2D {
+                output[o] = x
+                output[o + 1] = 0x20
+                output[o + 2] = 0x2D
+                output[o + 3] = 0x20
+                o += 4
+                i += 2
+            } else {
+                output[o] = x
+                o += 1
+                i += 1
+            }
+        }
+        scratch.count = o
+        bytes.set(scratch.buffer)
     }
 
     /// The ASCII characters of pass 1's class: `{|}~`, ``[\]^_` ``, space to `&`, `(` to `+`,
@@ -311,7 +395,7 @@ struct TokenizerWorkspace {
     // MARK: - zh
 
     /// `zh`: strip, put spaces around each CJK character, then 13a's regular-expression passes.
-    private mutating func tokenizeChinese(_ line: UnsafeBufferPointer<UInt8>) {
+    private func tokenizeChinese(_ line: UnsafeBufferPointer<UInt8>) {
         var start = 0
         while start < line.count {
             let length = PythonText.whitespaceLength(line, start)
@@ -319,19 +403,21 @@ struct TokenizerWorkspace {
             start += length
         }
         let end = PythonText.rstripEnd(line, start, line.count)
-        scratch.removeAll(keepingCapacity: true)
+        var text: [UInt8] = []
+        text.reserveCapacity(2 * (end - start))
         var index = start
         while index < end {
             let width = utf8Width(line[index])
             if width >= 3 && Self.isChineseCharacter(decodeScalar(line, index, width)) {
-                scratch.append(0x20)
-                scratch.append(contentsOf: line[index..<index + width])
-                scratch.append(0x20)
+                text.append(0x20)
+                text.append(contentsOf: line[index..<index + width])
+                text.append(0x20)
             } else {
-                scratch.append(contentsOf: line[index..<index + width])
+                text.append(contentsOf: line[index..<index + width])
             }
             index += width
         }
+        text.withUnsafeBufferPointer { scratch.set($0) }
         regularExpressionPasses()
     }
 
@@ -357,7 +443,7 @@ struct TokenizerWorkspace {
     /// mteval-v14 international: on code points,
     /// `(\P{N})(\p{P})` -> `\1 \2 `, then `(\p{P})(\P{N})` -> ` \1 \2`, then `(\p{S})` -> ` \1 `,
     /// then split on whitespace.
-    private mutating func tokenizeInternational(_ line: UnsafeBufferPointer<UInt8>) {
+    private func tokenizeInternational(_ line: UnsafeBufferPointer<UInt8>) {
         scalars.removeAll(keepingCapacity: true)
         var index = 0
         while index < line.count {
@@ -401,35 +487,31 @@ struct TokenizerWorkspace {
             }
         }
         // 3. (\p{S}) -> ' \1 ', fused with splitting into words and encoding back to UTF-8.
-        bytes.removeAll(keepingCapacity: true)
-        tokenStarts.removeAll(keepingCapacity: true)
-        tokenEnds.removeAll(keepingCapacity: true)
+        var out: [UInt8] = []
+        out.reserveCapacity(4 * scalars.count)
+        tokens.count = 0
         var wordStart = -1
         for x in scalars {
             if PythonText.isWhitespace(x) {
                 if wordStart >= 0 {
-                    tokenStarts.append(wordStart)
-                    tokenEnds.append(bytes.count)
+                    tokens.append(wordStart, out.count)
                     wordStart = -1
                 }
             } else if UnicodeClass.isSymbol(x) {
                 if wordStart >= 0 {
-                    tokenStarts.append(wordStart)
-                    tokenEnds.append(bytes.count)
+                    tokens.append(wordStart, out.count)
                     wordStart = -1
                 }
-                tokenStarts.append(bytes.count)
-                appendUTF8(x, to: &bytes)
-                tokenEnds.append(bytes.count)
+                let tokenStart = out.count
+                appendUTF8(x, to: &out)
+                tokens.append(tokenStart, out.count)
             } else {
-                if wordStart < 0 { wordStart = bytes.count }
-                appendUTF8(x, to: &bytes)
+                if wordStart < 0 { wordStart = out.count }
+                appendUTF8(x, to: &out)
             }
         }
-        if wordStart >= 0 {
-            tokenStarts.append(wordStart)
-            tokenEnds.append(bytes.count)
-        }
+        if wordStart >= 0 { tokens.append(wordStart, out.count) }
+        out.withUnsafeBufferPointer { bytes.set($0) }
     }
 }
 
