@@ -230,7 +230,7 @@ public enum Resampling {
         }
         let count = Double(values.count)
         let quotient = high / count
-        let remainder = (-quotient).addingProduct(0, 0) + high.addingProduct(-quotient, count)
+        let remainder = high.addingProduct(-quotient, count)  // exactly high - quotient·count
         return quotient + (remainder + low) / count
     }
 

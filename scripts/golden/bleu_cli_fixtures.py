@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Records what the `sacrebleu` 2.6.0 command prints for the command lines the `bleu` tool tests
+replay. Run by hand, never by CI:
+    /root/refvenv/bin/python scripts/golden/bleu_cli_fixtures.py /root/refvenv/bin/sacrebleu
+Each case runs in ../shared/data (paths are relative to it; `fixture:` names files in
+Tests/BLEUTests/Fixtures, which the test copies in) and keeps stdout and the exit status.
+NO_COLOR is set; sacreBLEU writes no colour to a pipe anyway.
+"""
+import json, os, pathlib, shutil, subprocess, sys, tempfile
+
+SACREBLEU = sys.argv[1] if len(sys.argv) > 1 else "sacrebleu"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+FIX = ROOT / "Tests" / "BLEUTests" / "Fixtures"
+
+# A small tab-separated two-reference file for -nr 2, and a two-column stdin for two systems.
+a = (DATA / "wmt/newstest2021.de").read_text(encoding="utf-8").split("\n")[:200]
+c = (DATA / "wmt/newstest2021.refC.de").read_text(encoding="utf-8").split("\n")[:200]
+d = (DATA / "wmt/newstest2021.refD.de").read_text(encoding="utf-8").split("\n")[:200]
+(FIX / "newstest2021.first200.AC.tsv").write_text("".join(f"{x}\t{y}\n" for x, y in zip(a, c)), encoding="utf-8")
+(FIX / "newstest2021.first200.D.de").write_text("\n".join(d) + "\n", encoding="utf-8")
+(FIX / "newstest2021.first200.CD.tsv").write_text("".join(f"{x}\t{y}\n" for x, y in zip(c, d)), encoding="utf-8")
+(FIX / "newstest2021.first200.A.de").write_text("\n".join(a) + "\n", encoding="utf-8")
+
+M30 = ["multi30k/test2016.de", "-i", "fixture:multi30k_test2016.perturbed.de"]
+NT = ["wmt/newstest2021.de", "-i", "wmt/newstest2021.refC.de"]
+CASES = [
+    {"args": NT},
+    {"args": NT + ["-f", "text"]},
+    {"args": NT + ["-b"]},
+    {"args": NT + ["-b", "-w", "4"]},
+    {"args": NT + ["-f", "text", "-w", "4", "-tok", "intl", "-lc"]},
+    {"args": NT + ["-f", "text", "-tok", "zh"]},
+    {"args": NT + ["-f", "text", "-tok", "char", "-w", "3"]},
+    {"args": NT + ["-f", "text", "-tok", "none", "-s", "none"]},
+    {"args": NT + ["-f", "text", "-s", "floor", "-sv", "0.2"]},
+    {"args": NT + ["-s", "add-k"]},
+    {"args": NT + ["-f", "text", "-sh"]},
+    {"args": NT + ["-m", "bleu", "chrf"]},
+    {"args": NT + ["-m", "bleu", "chrf", "-f", "text"]},
+    {"args": NT + ["-m", "chrf", "bleu", "-b"]},
+    {"args": NT + ["-m", "chrf", "-cw", "2", "-f", "text", "-w", "5"]},
+    {"args": NT + ["-m", "chrf", "--chrf-lowercase", "--chrf-whitespace"]},
+    {"args": ["wmt/newstest2021.de", "wmt/newstest2021.refD.de", "-i", "wmt/newstest2021.refC.de", "-f", "text"]},
+    {"args": ["wmt/newstest2021.de", "wmt/newstest2021.refD.de", "-i", "wmt/newstest2021.refC.de", "-m", "bleu", "chrf"]},
+    {"args": ["fixture:newstest2021.first200.AC.tsv", "-nr", "2", "-i", "fixture:newstest2021.first200.D.de", "-f", "text"]},
+    {"args": M30 + ["-sl", "-f", "text"]},
+    {"args": M30 + ["-sl", "-b", "-w", "3"]},
+    {"args": M30 + ["-sl", "-m", "chrf"]},
+    {"args": M30 + ["-ci", "-f", "text", "-w", "3"]},
+    {"args": M30 + ["-ci", "-m", "bleu", "chrf"]},
+    {"args": M30 + ["-ci", "-cin", "200", "-s", "floor", "-f", "text", "-w", "4"]},
+    {"args": ["multi30k/test2016.de", "-i", "fixture:multi30k_test2016.perturbed.de", "multi30k/test2017.de", "multi30k/val.de"][:4] + ["-f", "text"]},
+    {"args": ["multi30k/test2016.de", "-i", "fixture:multi30k_test2016.perturbed.de", "multi30k/test2017.de"]},
+    {"args": ["multi30k/test2016.de", "-i", "fixture:multi30k_test2016.perturbed.de", "multi30k/test2017.de", "--paired-bs"]},
+    {"args": ["multi30k/test2016.de", "-i", "fixture:multi30k_test2016.perturbed.de", "multi30k/test2017.de", "--paired-bs", "-f", "text", "-m", "bleu", "chrf"]},
+    {"args": ["multi30k/test2016.de", "-i", "fixture:multi30k_test2016.perturbed.de", "multi30k/test2017.de", "fixture:multi30k_test2016.perturbed.de", "--paired-bs", "-pbsn", "300", "-w", "2", "-f", "text"]},
+    {"args": ["wmt/newstest2021.de"], "stdin": "wmt/newstest2021.refC.de"},
+    {"args": ["fixture:newstest2021.first200.A.de", "-f", "text"], "stdin": "fixture:newstest2021.first200.CD.tsv"},
+]
+
+with tempfile.TemporaryDirectory() as tmp:
+    work = pathlib.Path(tmp)
+    for name in ["wmt", "multi30k"]:
+        os.symlink(DATA / name, work / name)
+    (work / "fixture:").mkdir()  # keeps 'fixture:x' paths readable as plain relative paths
+    for f in FIX.iterdir():
+        if f.suffix != ".json":
+            shutil.copy(f, work / ("fixture:" + f.name))
+    for case in CASES:
+        stdin = None
+        if "stdin" in case:
+            stdin = (work / case["stdin"]).read_bytes()
+        run = subprocess.run([SACREBLEU] + case["args"], cwd=work, input=stdin, capture_output=True,
+                             env={**os.environ, "NO_COLOR": "1"})
+        case["status"] = run.returncode
+        case["stdout"] = run.stdout.decode("utf-8")
+        print(case["args"], run.returncode, len(case["stdout"]), file=sys.stderr)
+
+json.dump({"comment": "Generated by scripts/golden/bleu_cli_fixtures.py with sacrebleu 2.6.0; do not edit.",
+           "cases": CASES}, open(FIX / "cli.json", "w", encoding="utf-8"), ensure_ascii=False, indent=1)
