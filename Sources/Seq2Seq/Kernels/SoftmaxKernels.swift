@@ -52,19 +52,25 @@ func softmaxKernel(
 
 /// Backward of ``softmaxKernel``: `dx (+)= y ⊙ (g − Σ g⊙y)` for softmax, `dx (+)= g − eʸ·Σ g` for
 /// log-softmax; masked entries get no gradient.
+///
+/// With `dropped` (softmax only): the gradient through dropout then softmax, where `dropped` is the
+/// probabilities after inverted dropout and `g` the gradient with respect to them. Since `dropped` is
+/// `y·mask/(1 − p)`, the chain `y ⊙ (g̃ − Σ g̃⊙y)` with `g̃ = g ⊙ mask/(1 − p)` equals
+/// `dropped ⊙ g − y·Σ dropped⊙g`: the mask never has to be regenerated.
 func softmaxBackwardKernel(
     _ dx: UnsafeMutablePointer<Float>, accumulate: Bool, _ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
-    rows: Int, columns: Int, mask: RowMask?, log: Bool
+    rows: Int, columns: Int, mask: RowMask?, log: Bool, dropped: UnsafePointer<Float>? = nil
 ) {
     Parallel.forEachRange(rows, work: rows * columns * 4) { range in
         for r in range {
             let (gr, yr, dr) = (g + r * columns, y + r * columns, dx + r * columns)
+            let wr = (dropped ?? y) + r * columns  // the weights g multiplies
             let m = mask?.row(r)
             var dot: Float = 0
             if log {
                 for j in 0..<columns where m == nil || m![j] == 0 { dot += gr[j] }
             } else {
-                for j in 0..<columns { dot += gr[j] * yr[j] }
+                for j in 0..<columns { dot += gr[j] * wr[j] }
             }
             for j in 0..<columns {
                 var v: Float
@@ -73,7 +79,7 @@ func softmaxBackwardKernel(
                 } else if log {
                     v = gr[j] - Foundation.exp(yr[j]) * dot
                 } else {
-                    v = yr[j] * (gr[j] - dot)
+                    v = wr[j] * gr[j] - yr[j] * dot
                 }
                 if accumulate { v += dr[j] }
                 dr[j] = v

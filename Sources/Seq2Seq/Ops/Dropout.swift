@@ -25,14 +25,15 @@ public func dropout(_ x: Variable, probability p: Float) -> Variable {
     }
 }
 
-/// `y[i] (+)= keep(seed, i) ? x[i]/(1 − p) : 0`, with `keep` true when the top 24 bits of a 32-bit hash of
-/// `(seed, i)` (two rounds of Wellons' `lowbias32`, keyed by the two halves of the seed) as a fraction in
-/// [0, 1) are at least `p`. 32-bit arithmetic and a branch-free select let the loop vectorise.
+/// `y[i] (+)= keep(seed, i) ? x[i]/(1 − p) : 0`. One 32-bit hash of `(seed, i/2)` (two rounds of Wellons'
+/// `lowbias32`, keyed by the halves of the seed) gives the 16-bit draws of elements `i` and `i + 1`; an
+/// element is kept when its draw, as a fraction of 2¹⁶, is at least `p`. 32-bit arithmetic and branch-free
+/// masks let the loop vectorise.
 func dropoutKernel(
     _ y: UnsafeMutablePointer<Float>, accumulate: Bool, _ x: UnsafePointer<Float>, count: Int, probability p: Float, seed: UInt64
 ) {
     let scale = 1 / (1 - p)
-    let threshold = UInt32(Double(p) * 16_777_216)
+    let threshold = Int32(Double(p) * 65536)
     let (low, high) = (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
     @inline(__always) func mix(_ value: UInt32) -> UInt32 {
         var h = value
@@ -43,11 +44,25 @@ func dropoutKernel(
         h ^= h >> 16
         return h
     }
-    Parallel.forEachRange(count, work: count * 4) { range in
-        for i in range {
-            let bits = mix(mix(UInt32(truncatingIfNeeded: i) ^ low) ^ high) >> 8
-            let v = x[i] * (bits >= threshold ? scale : 0)
-            y[i] = accumulate ? y[i] + v : v
+    // All ones when the draw is ≥ threshold (the sign bit of draw − threshold), zero otherwise.
+    @inline(__always) func keep(_ draw: UInt32) -> UInt32 { ~UInt32(bitPattern: (Int32(bitPattern: draw) &- threshold) >> 31) }
+    @inline(__always) func apply(_ value: Float, _ mask: UInt32) -> Float { Float(bitPattern: (value * scale).bitPattern & mask) }
+    let pairs = count / 2
+    Parallel.forEachRange(pairs, work: count * 4) { range in
+        for j in range {
+            let h = mix(mix(UInt32(truncatingIfNeeded: j) ^ low) ^ high)
+            let (a, b) = (apply(x[2 * j], keep(h & 0xFFFF)), apply(x[2 * j + 1], keep(h >> 16)))
+            if accumulate {
+                y[2 * j] += a
+                y[2 * j + 1] += b
+            } else {
+                y[2 * j] = a
+                y[2 * j + 1] = b
+            }
         }
+    }
+    if count % 2 == 1 {
+        let value = apply(x[count - 1], keep(mix(mix(UInt32(truncatingIfNeeded: pairs) ^ low) ^ high) & 0xFFFF))
+        y[count - 1] = accumulate ? y[count - 1] + value : value
     }
 }

@@ -115,9 +115,13 @@ public func multiHeadAttention(
                                 beta: accumulate ? 1 : 0, c: dV.baseAddress!, ldc: valueWidth,
                                 offsetC: { block($0, length: nk, width: valueWidth, headWidth: dv) })
                         }
-                        if dropping { dropoutKernel(ds, accumulate: false, ds, count: pp.count, probability: p, seed: seed) }
-                        // dS = P ⊙ (dP − Σ dP⊙P), in place; masked entries get nothing
-                        withMask { softmaxBackwardKernel(ds, accumulate: false, ds, probs, rows: items * nq, columns: nk, mask: $0, log: false) }
+                        // dS = P ⊙ (dP − Σ dP⊙P) with dP = dP̃ ⊙ mask/(1 − p), i.e. P̃ ⊙ dP̃ − P·Σ P̃⊙dP̃ (in place);
+                        // masked entries get nothing
+                        withMask {
+                            softmaxBackwardKernel(
+                                ds, accumulate: false, ds, probs, rows: items * nq, columns: nk, mask: $0, log: false,
+                                dropped: dropping ? weights : nil)
+                        }
                         tape.accumulateGradient(into: qSlot) { dQ, accumulate in
                             k.withUnsafeBufferPointer { pk in
                                 // dq_h (+)= scale · dS · k_h: [Q, K] x [K, k]
