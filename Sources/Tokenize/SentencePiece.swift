@@ -17,16 +17,30 @@ import Foundation
 ///
 /// Encoding many lines: pass a `TextBatch` (one C call for the whole batch, optionally on several threads)
 /// rather than calling `encode(_:)` per line; per-line calls pay one Swift→C++ round trip each.
+///
+/// Word memo: when loading finds that encoding each space-separated word alone gives exactly the ids of
+/// encoding the whole line (no piece spans a space, dummy prefix on, extra whitespace collapsed: true of
+/// `spm_train`'s defaults), encoding memoises words (`memoizesWords`). A word whose best segmentation is
+/// not clear of its runner-up by more than float rounding in that line could (unigram Viterbi) come out
+/// differently inside the line, so such lines are encoded whole. Output is unchanged: the tests and the
+/// benchmark compare it with `spm_encode` line by line. The memo lives as long as the model, grows with the
+/// distinct words seen (bounded at 2M words), and is locked internally. Sampling and n-best never use it.
 public final class SentencePieceModel: @unchecked Sendable {
     private let handle: OpaquePointer
     /// Where the model came from: its file path, or the name given to `init(bytes:name:)`. Errors name it.
     public let path: String
+    /// Whether `encode` memoises words (see the type's notes); false when the model does not allow it or
+    /// when loading asked not to.
+    public let memoizesWords: Bool
 
     // MARK: - Loading
 
     /// Loads a model file.
+    /// - Parameters:
+    ///   - path: the `.model` file.
+    ///   - memoizingWords: allow the word memo (the default); pass false to measure or rule it out.
     /// - Throws: `TokenizeError.fileNotFound`, or `.invalidModel` with SentencePiece's message.
-    public init(contentsOf path: String) throws(TokenizeError) {
+    public init(contentsOf path: String, memoizingWords: Bool = true) throws(TokenizeError) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw .fileNotFound(path: path)
@@ -43,14 +57,18 @@ public final class SentencePieceModel: @unchecked Sendable {
         }
         self.handle = handle
         self.path = path
+        self.memoizesWords = spm_set_word_cache(handle, memoizingWords ? 1 : 0) != 0
     }
 
     /// Loads a model from its serialized bytes (the contents of a `.model` file).
     /// - Parameters:
     ///   - bytes: the serialized `ModelProto`.
     ///   - name: how errors refer to this model.
+    ///   - memoizingWords: allow the word memo (the default).
     /// - Throws: `TokenizeError.invalidModel` with SentencePiece's message.
-    public init(bytes: some Collection<UInt8>, name: String = "<model bytes>") throws(TokenizeError) {
+    public init(bytes: some Collection<UInt8>, name: String = "<model bytes>", memoizingWords: Bool = true)
+        throws(TokenizeError)
+    {
         let array = Array(bytes)
         let loaded = array.withUnsafeBytes { raw in
             withErrorBuffer { error, capacity in
@@ -62,6 +80,7 @@ public final class SentencePieceModel: @unchecked Sendable {
         }
         self.handle = handle
         self.path = name
+        self.memoizesWords = spm_set_word_cache(handle, memoizingWords ? 1 : 0) != 0
     }
 
     deinit { spm_free(handle) }
@@ -160,8 +179,10 @@ public final class SentencePieceModel: @unchecked Sendable {
     }
 
     /// The ids of every line's segmentation, in one call.
-    /// - Parameter threads: encoding threads; 0 means one per core. Output does not depend on it.
-    public func encode(_ batch: TextBatch, threads: Int = 0) throws(TokenizeError) -> EncodedBatch {
+    /// - Parameter threads: encoding threads, 1 by default; 0 means one per core. Output does not depend on
+    ///   it. More threads pay off on an idle machine; on a busy one they contend (measured in
+    ///   benchmarks/tokenize).
+    public func encode(_ batch: TextBatch, threads: Int = 1) throws(TokenizeError) -> EncodedBatch {
         let result = try run { result, error, capacity in
             batch.bytes.withUnsafeBufferPointer { bytes in
                 batch.offsets.withUnsafeBufferPointer { offsets in
@@ -177,8 +198,8 @@ public final class SentencePieceModel: @unchecked Sendable {
     }
 
     /// The pieces of every line's segmentation, in one call.
-    /// - Parameter threads: encoding threads; 0 means one per core. Output does not depend on it.
-    public func encodeAsPieces(_ batch: TextBatch, threads: Int = 0) throws(TokenizeError) -> PieceBatch {
+    /// - Parameter threads: encoding threads, 1 by default; 0 means one per core. Output does not depend on it.
+    public func encodeAsPieces(_ batch: TextBatch, threads: Int = 1) throws(TokenizeError) -> PieceBatch {
         let result = try run { result, error, capacity in
             batch.bytes.withUnsafeBufferPointer { bytes in
                 batch.offsets.withUnsafeBufferPointer { offsets in

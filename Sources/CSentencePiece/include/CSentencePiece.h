@@ -65,6 +65,12 @@ spm_processor *spm_load_bytes(const void *bytes, size_t length, char *error, siz
 /// Releases a processor. NULL is ignored.
 void spm_free(spm_processor *processor);
 
+/// Turns the word memo of `spm_encode_batch` on or off; returns whether it is on. It can only be on when
+/// loading found that encoding word by word equals encoding whole lines for this model (pieces never span
+/// a space, dummy prefix on, extra whitespace collapsed); it is on by default then. Call before sharing the
+/// processor between threads.
+int32_t spm_set_word_cache(spm_processor *processor, int32_t enabled);
+
 // MARK: - Vocabulary
 
 /// Number of pieces in the model's vocabulary.
@@ -116,7 +122,8 @@ const size_t *spm_result_line_offsets(const spm_result *result, size_t *count);
 // MARK: - Encoding and decoding
 
 /// Encodes `count` lines (see the batch layout above) into `result`, on up to `threads` threads
-/// (`threads` <= 0 means one per hardware core). On failure `error` names the 0-based line index.
+/// (`threads` <= 0 means one per hardware core). Uses the word memo when it is on (see
+/// `spm_set_word_cache`); the memo is locked internally. On failure `error` names the 0-based line index.
 spm_status spm_encode_batch(const spm_processor *processor, const char *text, const size_t *offsets,
                             size_t count, spm_output output, int32_t threads, spm_result *result,
                             char *error, size_t error_capacity);

@@ -84,20 +84,25 @@ let spmEncodeCommand = Command(
     options: [
         .value("--model", valueName: "MODEL", help: "SentencePiece model file."),
         .value("--output-format", valueName: "FORMAT", default: "piece", help: "piece or id."),
-        .value("--threads", valueName: "N", default: "0", help: "Encoding threads; 0 means one per core. Output does not depend on it."),
+        .value("--threads", valueName: "N", default: "1", help: "Encoding threads; 0 means one per core. Output does not depend on it."),
     ],
     positionals: "[FILE ...]", count: 0...Int.max
 ) { arguments in
-    let model = try loadModel(try arguments.required("--model"))
+    // TRANSLATE_SPM_WORD_CACHE=0 turns the word memo off (for benchmarks; output is the same).
+    let memo = ProcessInfo.processInfo.environment["TRANSLATE_SPM_WORD_CACHE"] != "0"
+    let model = try loadModel(try arguments.required("--model"), memoizingWords: memo)
     let format = try arguments.choice("--output-format", default: "piece", from: ["piece", "id"])
-    let threads = try arguments.int("--threads", default: 0, min: 0, max: 1024)
+    let threads = try arguments.int("--threads", default: 1, min: 0, max: 1024)
     let timing = ProcessInfo.processInfo.environment["TRANSLATE_SPM_TIMING"] == "1"
     var encodeSeconds = 0.0
+    var encodeCPUSeconds = 0.0
     var lines = 0
     var pieces = 0
     let output = OutputBuffer()
     try forEachInput(arguments.positionals) { batch in
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = clock()
+        defer { encodeCPUSeconds += Double(clock() - cpuStart) / Double(CLOCKS_PER_SEC) }
         do {
             if format == "id" {
                 let encoded = try model.encode(batch, threads: threads)
@@ -119,7 +124,9 @@ let spmEncodeCommand = Command(
     if timing {
         writeStandardError(
             "spm-encode: \(lines) lines, \(pieces) pieces, encoding "
-                + String(format: "%.3f", encodeSeconds) + " s (excluding reading and writing)\n")
+                + String(format: "%.3f", encodeSeconds) + " s, CPU "
+                + String(format: "%.3f", encodeCPUSeconds) + " s (excluding reading and writing), word memo "
+                + (model.memoizesWords ? "on" : "off") + "\n")
     }
 }
 
@@ -213,9 +220,9 @@ private func atoi(_ field: ArraySlice<UInt8>) -> Int32 {
 
 // MARK: - Shared plumbing
 
-private func loadModel(_ path: String) throws -> SentencePieceModel {
+private func loadModel(_ path: String, memoizingWords: Bool = true) throws -> SentencePieceModel {
     do {
-        return try SentencePieceModel(contentsOf: path)
+        return try SentencePieceModel(contentsOf: path, memoizingWords: memoizingWords)
     } catch {
         throw RuntimeError(String(describing: error))
     }
