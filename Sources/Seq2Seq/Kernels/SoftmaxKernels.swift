@@ -29,23 +29,24 @@ func softmaxKernel(
                 for j in 0..<columns { output[j] = log ? -Float.infinity : 0 }
                 continue
             }
-            var total: Float = 0
-            for j in 0..<columns {
-                if let m, m[j] != 0 {
-                    output[j] = 0
-                } else {
-                    let e = Foundation.exp(input[j] - maximum)
-                    output[j] = e
-                    total += e
-                }
-            }
             if log {
+                var total: Float = 0
+                for j in 0..<columns where m == nil || m![j] == 0 { total += fastExp(input[j] - maximum) }
                 let shift = maximum + Foundation.log(total)
                 for j in 0..<columns { output[j] = (m != nil && m![j] != 0) ? -Float.infinity : input[j] - shift }
-            } else {
-                let inverse = 1 / total
-                for j in 0..<columns { output[j] *= inverse }
+                continue
             }
+            // e^{x − max} ≤ 1 never overflows; computed in a loop of its own so that it vectorises
+            // (and may run in place, y == x).
+            if let m {
+                for j in 0..<columns { output[j] = m[j] != 0 ? 0 : fastExp(input[j] - maximum) }
+            } else {
+                for j in 0..<columns { output[j] = fastExp(input[j] - maximum) }
+            }
+            var total: Float = 0
+            for j in 0..<columns { total += output[j] }
+            let inverse = 1 / total
+            for j in 0..<columns { output[j] *= inverse }
         }
     }
 }
@@ -77,7 +78,7 @@ func softmaxBackwardKernel(
                 if let m, m[j] != 0 {
                     v = 0
                 } else if log {
-                    v = gr[j] - Foundation.exp(yr[j]) * dot
+                    v = gr[j] - fastExp(yr[j]) * dot
                 } else {
                     v = wr[j] * gr[j] - yr[j] * dot
                 }

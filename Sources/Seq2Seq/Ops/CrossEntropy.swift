@@ -43,7 +43,7 @@ public func labelSmoothedCrossEntropy(
                                 var total: Double = 0
                                 var sum: Double = 0
                                 for v in 0..<vocabulary {
-                                    total += Double(Foundation.exp(row[v] - maximum))
+                                    total += Double(fastExp(row[v] - maximum))
                                     sum += Double(row[v])
                                 }
                                 let l = Double(maximum) + Foundation.log(total)
@@ -81,11 +81,14 @@ public func labelSmoothedCrossEntropy(
                                     if !accumulate { out.update(repeating: 0, count: vocabulary) }
                                     continue
                                 }
-                                for v in 0..<vocabulary {
-                                    var g = scale * (Foundation.exp(row[v] - lse[r]) - b)
-                                    if v == t[r] { g -= scale * a }
-                                    out[v] = accumulate ? out[v] + g : g
+                                // p − ε_i over the row (a loop that vectorises), then the target's extra −(1 − ε − ε_i)
+                                let (shift, target) = (lse[r], t[r])
+                                if accumulate {
+                                    for v in 0..<vocabulary { out[v] += scale * (fastExp(row[v] - shift) - b) }
+                                } else {
+                                    for v in 0..<vocabulary { out[v] = scale * (fastExp(row[v] - shift) - b) }
                                 }
+                                out[target] -= scale * a
                             }
                         }
                     }
