@@ -76,6 +76,12 @@ final class ByteBuffer {
 
     var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: pointer, count: count) }
 
+    /// Exchanges storage (pointer and capacity) with `other`; counts stay with the buffers' users.
+    func swapStorage(with other: ByteBuffer) {
+        swap(&pointer, &other.pointer)
+        swap(&capacity, &other.capacity)
+    }
+
     func set(_ bytes: UnsafeBufferPointer<UInt8>) {
         reserve(bytes.count)
         if let base = bytes.baseAddress { pointer.update(from: base, count: bytes.count) }
@@ -284,105 +290,87 @@ final class TokenizerWorkspace {
     }
 
     /// sacreBLEU's `TokenizerRegexp` (shared by 13a and zh) on `scratch`, leaving the result in
-    /// `bytes`. Each pass is one `re.sub` with a two-character pattern, scanned left to right
-    /// without overlap; working on bytes gives the same result as on code points because every
-    /// character the patterns name is ASCII.
+    /// `bytes`.
+    ///
+    /// Each pass is one `re.sub` with a two-character pattern, scanned left to right without
+    /// overlap. Every pass only puts spaces around some characters, so each is written as "copy
+    /// the runs between those characters, add a space on each side":
+    /// 1. `([\{-\~\[-\` -\&\(-\+\:-\@\/])` -> ` \1 `: around ASCII punctuation except `' , - .`
+    ///    (a space itself stays one space: more spaces would split into the same words).
+    /// 2. `([^0-9])([\.,])` -> `\1 \2 `: around `.`/`,` after a non-digit, unless that non-digit
+    ///    is a `.`/`,` the previous match consumed.
+    /// 3. `([\.,])([^0-9])` -> ` \1 \2`: around `.`/`,` before a non-digit, unless the previous
+    ///    match consumed it.
+    /// 4. `([0-9])(-)` -> `\1 \2 `: around `-` after a digit.
+    /// Working on bytes gives the same result as on code points: every character the patterns
+    /// name is ASCII, and a non-ASCII character is never one of them.
     private func regularExpressionPasses() {
-        // 1. ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> ' \1 ': ASCII punctuation except ' , - .
+        // 1.
         var n = scratch.count
         bytes.reserve(3 * n)
-        var input = scratch.pointer
-        var output = bytes.pointer
+        var o = Self.spaceAround(scratch.pointer, n, into: bytes.pointer) { input, p, _ in
+            let byte = input[p]
+            return byte < 0x80 && byte != 0x20 && Self.isSeparatedPunctuation[Int(byte)]
+        }
+        bytes.count = o
+        // 2.
+        n = o
+        scratch.reserve(3 * n)
+        o = Self.spaceAround(bytes.pointer, n, into: scratch.pointer) { input, p, previous in
+            let byte = input[p]
+            return (byte == 0x2E || byte == 0x2C) && p >= 1 && !isDigit(input[p - 1]) && previous != p - 1
+        }
+        scratch.count = o
+        // 3.
+        n = o
+        bytes.reserve(3 * n)
+        o = Self.spaceAround(scratch.pointer, n, into: bytes.pointer) { input, p, previous in
+            let byte = input[p]
+            return (byte == 0x2E || byte == 0x2C) && p + 1 < n && !isDigit(input[p + 1]) && previous != p - 1
+        }
+        bytes.count = o
+        // 4.
+        n = o
+        scratch.reserve(3 * n)
+        o = Self.spaceAround(bytes.pointer, n, into: scratch.pointer) { input, p, _ in
+            input[p] == 0x2D && p >= 1 && isDigit(input[p - 1])
+        }
+        scratch.count = o
+        swap(&scratch.count, &bytes.count)
+        bytes.swapStorage(with: scratch)
+    }
+
+    /// Copies `input[0..<count]` to `output` with a space before and after each position where
+    /// `matches(input, position, previousMatch)` holds (positions ascending; `previousMatch` is
+    /// the last matched position or -2). Returns the output length.
+    @inline(__always)
+    private static func spaceAround(
+        _ input: UnsafeMutablePointer<UInt8>, _ count: Int, into output: UnsafeMutablePointer<UInt8>,
+        _ matches: (UnsafeMutablePointer<UInt8>, Int, Int) -> Bool
+    ) -> Int {
         var o = 0
-        Self.isSeparatedPunctuation.withUnsafeBufferPointer { table in
-            for i in 0..<n {
-                let byte = input[i]
-                if byte < 0x80 && table[Int(byte)] {
-                    output[o] = 0x20
-                    output[o + 1] = byte
-                    output[o + 2] = 0x20
-                    o += 3
-                } else {
-                    output[o] = byte
-                    o += 1
-                }
-            }
+        var copied = 0
+        var previous = -2
+        for p in 0..<count where input[p] < 0x80 && !isLetterOrDigitOrHigh(input[p]) && matches(input, p, previous) {
+            let run = p - copied
+            if run > 0 { (output + o).update(from: input + copied, count: run) }
+            o += run
+            output[o] = 0x20
+            output[o + 1] = input[p]
+            output[o + 2] = 0x20
+            o += 3
+            copied = p + 1
+            previous = p
         }
-        bytes.count = o
-        // 2. ([^0-9])([\.,]) -> '\1 \2 '
-        n = o
-        scratch.reserve(2 * n)
-        input = bytes.pointer
-        output = scratch.pointer
-        o = 0
-        var i = 0
-        while i < n {
-            let x = input[i]
-            if i + 1 < n, !isDigit(x), input[i + 1] == 0x2E || input[i + 1] == 0x2C {
-                output[o] = x
-                output[o + 1] = 0x20
-                output[o + 2] = input[i + 1]
-                output[o + 3] = 0x20
-                o += 4
-                i += 2
-            } else {
-                output[o] = x
-                o += 1
-                i += 1
-            }
-        }
-        scratch.count = o
-        // 3. ([\.,])([^0-9]) -> ' \1 \2'
-        n = o
-        bytes.reserve(2 * n)
-        input = scratch.pointer
-        output = bytes.pointer
-        o = 0
-        i = 0
-        var hasDash = false
-        while i < n {
-            let x = input[i]
-            if i + 1 < n, x == 0x2E || x == 0x2C, !isDigit(input[i + 1]) {
-                output[o] = 0x20
-                output[o + 1] = x
-                output[o + 2] = 0x20
-                output[o + 3] = input[i + 1]
-                hasDash = hasDash || input[i + 1] == 0x2D
-                o += 4
-                i += 2
-            } else {
-                output[o] = x
-                hasDash = hasDash || x == 0x2D
-                o += 1
-                i += 1
-            }
-        }
-        bytes.count = o
-        // 4. ([0-9])(-) -> '\1 \2 '
-        guard hasDash else { return }
-        n = o
-        scratch.reserve(2 * n)
-        input = bytes.pointer
-        output = scratch.pointer
-        o = 0
-        i = 0
-        while i < n {
-            let x = input[i]
-            if i + 1 < n, isDigit(x), input[i + 1] == 0x2D {
-                output[o] = x
-                output[o + 1] = 0x20
-                output[o + 2] = 0x2D
-                output[o + 3] = 0x20
-                o += 4
-                i += 2
-            } else {
-                output[o] = x
-                o += 1
-                i += 1
-            }
-        }
-        scratch.count = o
-        bytes.set(scratch.buffer)
+        let run = count - copied
+        if run > 0 { (output + o).update(from: input + copied, count: run) }
+        return o + run
+    }
+
+    /// ASCII letters and digits (never matched by any pass): a quick reject.
+    @inline(__always)
+    private static func isLetterOrDigitOrHigh(_ byte: UInt8) -> Bool {
+        (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A || (byte >= 0x30 && byte <= 0x39)
     }
 
     /// The ASCII characters of pass 1's class: `{|}~`, ``[\]^_` ``, space to `&`, `(` to `+`,
