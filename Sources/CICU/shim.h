@@ -2,10 +2,14 @@
 // which Swift cannot see through; the static inline wrappers below give Swift stable names.
 //
 // Only what Tokenize's SentenceSplitter needs: the sentence break iterator and error names.
-// This header deliberately includes no ICU header that defines types: Foundation on Linux carries its own
-// ICU copy (module _FoundationICU, functions prefixed swift_), and a module importing both Foundation and
-// ICU's own utypes.h fails with conflicting `UErrorCode` definitions. So the few ICU 72 entry points used
-// are declared here under their versioned names, with ABI-identical plain C types: an opaque iterator
+// This header deliberately includes no ICU header that defines types: Foundation on Linux carries
+// its own
+// ICU copy (module _FoundationICU, functions prefixed swift_), and a module importing both
+// Foundation and
+// ICU's own utypes.h fails with conflicting `UErrorCode` definitions. So the few ICU 72 entry
+// points used
+// are declared here under their versioned names, with ABI-identical plain C types: an opaque
+// iterator
 // pointer, UTF-16 code units as uint16_t (ICU's UChar), and ICU's int-sized enums as int32_t.
 #ifndef CICU_SHIM_H
 #define CICU_SHIM_H
@@ -32,7 +36,8 @@ int32_t U_ICU_ENTRY_POINT_RENAME(ubrk_next)(cicu_break_iterator *bi);
 const char *U_ICU_ENTRY_POINT_RENAME(u_errorName)(int32_t code);
 
 /// Opens a sentence break iterator for `locale` (e.g. "de", "en@ss=standard") over `text`
-/// (`length` UTF-16 units; the text must outlive the iterator). On failure returns NULL or sets `*status`
+/// (`length` UTF-16 units; the text must outlive the iterator). On failure returns NULL or sets
+/// `*status`
 /// to a positive ICU error code; `*status` must be 0 on entry.
 static inline cicu_break_iterator *cicu_sentence_iterator_open(const char *locale, const uint16_t *text,
                                                                int32_t length, int32_t *status) {

@@ -29,29 +29,44 @@ namespace spm = sentencepiece;
 
 /// The processor plus a memo of encoded words.
 ///
-/// Encoding a line equals encoding each space-separated word on its own and concatenating the ids when no
-/// piece spans a word boundary: pieces carry U+2581 only as their first character (split_by_whitespace), the
-/// dummy prefix gives every word its leading U+2581, and extra whitespace is collapsed. Unigram Viterbi and
-/// BPE merges then never look across a word boundary. One exception: when two segmentations of a word score
-/// nearly the same, e.g. "000" as "00 0" or "0 00", the unigram Viterbi compares float sums that start from
-/// the score accumulated before the word, and rounding can pick either. So each memoised word keeps the gap
-/// between its best and runner-up segmentation, and a line uses the memo for a word only when the gap beats
-/// the worst rounding the line can produce (`rounding_bound`); otherwise the line is encoded whole. Exact
-/// ties (gap 0) are therefore never taken from the memo. The gap comes from a two-best search over every
-/// vocabulary piece matching the word (a superset of SentencePiece's lattice, so its runner-up is at least
-/// as close as SentencePiece's; SentencePiece's own n-best costs ~50 µs a word). `decide_word_cache` checks
-/// the other conditions on the loaded model; the tests and the benchmark compare every line with spm_encode.
+/// Encoding a line equals encoding each space-separated word on its own and concatenating the ids
+/// when no
+/// piece spans a word boundary: pieces carry U+2581 only as their first character
+/// (split_by_whitespace), the
+/// dummy prefix gives every word its leading U+2581, and extra whitespace is collapsed. Unigram
+/// Viterbi and
+/// BPE merges then never look across a word boundary. One exception: when two segmentations of a
+/// word score
+/// nearly the same, e.g. "000" as "00 0" or "0 00", the unigram Viterbi compares float sums that
+/// start from
+/// the score accumulated before the word, and rounding can pick either. So each memoised word keeps
+/// the gap
+/// between its best and runner-up segmentation, and a line uses the memo for a word only when the
+/// gap beats
+/// the worst rounding the line can produce (`rounding_bound`); otherwise the line is encoded whole.
+/// Exact
+/// ties (gap 0) are therefore never taken from the memo. The gap comes from a two-best search over
+/// every
+/// vocabulary piece matching the word (a superset of SentencePiece's lattice, so its runner-up is
+/// at least
+/// as close as SentencePiece's; SentencePiece's own n-best costs ~50 µs a word).
+/// `decide_word_cache` checks
+/// the other conditions on the loaded model; the tests and the benchmark compare every line with
+/// spm_encode.
 struct spm_processor {
     spm::SentencePieceProcessor processor;
     bool word_cache_allowed = false;
     bool word_cache_enabled = false;
-    /// Unigram models answer n-best queries; their ties need the check above. BPE breaks ties by position
+    /// Unigram models answer n-best queries; their ties need the check above. BPE breaks ties by
+    /// position
     /// within the word, so its words are always stable.
     bool has_nbest = false;
     /// For the tie check: the unknown node's score (SentencePiece's min_score - kUnkPenalty).
     double unknown_score = 0;
-    /// Every prefix of every piece that can match text (all but the unknown piece), for the tie check's
-    /// forward search: open addressing on FNV-1a, keys are views into the processor's own piece strings.
+    /// Every prefix of every piece that can match text (all but the unknown piece), for the tie
+    /// check's
+    /// forward search: open addressing on FNV-1a, keys are views into the processor's own piece
+    /// strings.
     struct Prefix {
         uint32_t hash = 0;
         int32_t id = -2;  // -2 empty slot, -1 a prefix only, else the piece id
@@ -60,13 +75,16 @@ struct spm_processor {
     };
     std::vector<Prefix> prefixes;  // 16-byte slots, size a power of two, at most 3/4 full
     std::vector<std::string_view> prefix_texts;
-    /// Per id: the piece, its score, whether it is the unknown piece (copies, to skip the processor's
+    /// Per id: the piece, its score, whether it is the unknown piece (copies, to skip the
+    /// processor's
     /// status checks in the tie check).
     std::vector<std::string_view> piece_text;
     std::vector<float> piece_score;
     std::vector<char> piece_unknown;
-    /// The memo: open addressing on a 64-bit FNV-1a hash, keys and ids in two flat arenas, so a look-up
-    /// touches two cache lines. Readers hold `cache_mutex` shared for a whole line; adding words takes it
+    /// The memo: open addressing on a 64-bit FNV-1a hash, keys and ids in two flat arenas, so a
+    /// look-up
+    /// touches two cache lines. Readers hold `cache_mutex` shared for a whole line; adding words
+    /// takes it
     /// exclusively.
     struct Slot {
         uint64_t hash = 0;
@@ -116,7 +134,8 @@ void for_each_word(std::string_view line, Body body) {
     }
 }
 
-/// Whether word-by-word encoding provably equals whole-line encoding for this model (see spm_processor).
+/// Whether word-by-word encoding provably equals whole-line encoding for this model (see
+/// spm_processor).
 bool decide_word_cache(const spm::SentencePieceProcessor &sp) {
     const int size = sp.GetPieceSize();
     for (int id = 0; id < size; ++id) {
@@ -177,10 +196,12 @@ void configure(spm_processor &p) {
     for (int id = 0; id < sp.GetPieceSize(); ++id) {
         if (sp.IsControl(id) || sp.IsUnknown(id) || sp.IsUnused(id) || sp.IsByte(id)) continue;
         min_score = std::min(min_score, double(sp.GetScore(id)));
-        // User-defined pieces score 0 and are scored specially inside the lattice; leave them to SentencePiece.
+        // User-defined pieces score 0 and are scored specially inside the lattice; leave them to
+        // SentencePiece.
         user_defined = user_defined || sp.GetScore(id) == 0;
     }
-    // Every piece but the unknown one may sit in the check's lattice (a superset of SentencePiece's).
+    // Every piece but the unknown one may sit in the check's lattice (a superset of
+    // SentencePiece's).
     size_t total = 0;
     for (int id = 0; id < sp.GetPieceSize(); ++id) total += utf8_length(sp.IdToPiece(id));
     size_t capacity = 16;
@@ -217,8 +238,10 @@ void configure(spm_processor &p) {
     p.word_cache_enabled = p.word_cache_allowed;
 }
 
-/// How far a word's segmentation `ids` scores above every other segmentation of the word (infinity when
-/// there is no other, or for models without n-best: BPE breaks ties by position within the word); negative
+/// How far a word's segmentation `ids` scores above every other segmentation of the word (infinity
+/// when
+/// there is no other, or for models without n-best: BPE breaks ties by position within the word);
+/// negative
 /// when the memo must not be used for it (an unknown piece, or SentencePiece chose another path).
 float stability_gap(const spm_processor &p, const std::vector<int> &ids) {
     const float always = std::numeric_limits<float>::infinity();
@@ -242,8 +265,10 @@ float stability_gap(const spm_processor &p, const std::vector<int> &ids) {
     bounds.push_back(normalized.size());
     const size_t n = bounds.size() - 1;
     const double none = -1e30;
-    // best[k] = the two best scores of distinct segmentations of the first k characters, filled forward:
-    // from each start, extend the candidate piece one character at a time while it is a prefix of a piece.
+    // best[k] = the two best scores of distinct segmentations of the first k characters, filled
+    // forward:
+    // from each start, extend the candidate piece one character at a time while it is a prefix of a
+    // piece.
     best.assign(n + 1, {none, none});
     best[0] = {0, none};
     auto offer = [&](size_t end, double score) {
@@ -303,7 +328,8 @@ const spm_processor::Slot *memo_find(const spm_processor &p, uint64_t h, std::st
     }
 }
 
-/// Adds a word (absent from the memo) with its ids and gap; returns its slot's contents, or nullopt-like
+/// Adds a word (absent from the memo) with its ids and gap; returns its slot's contents, or
+/// nullopt-like
 /// `false` when the memo is full. Caller holds `cache_mutex` exclusively.
 bool memo_add(const spm_processor &p, uint64_t h, std::string_view word, const std::vector<int> &ids,
               float gap, spm_processor::Slot *added) {
@@ -337,15 +363,18 @@ bool memo_add(const spm_processor &p, uint64_t h, std::string_view word, const s
     return true;
 }
 
-/// Twice the largest float rounding a comparison of two paths of one word can suffer in a line of `bytes`
-/// bytes, per piece of the word: the accumulated score stays below bytes * (|min score| + unknown penalty),
+/// Twice the largest float rounding a comparison of two paths of one word can suffer in a line of
+/// `bytes`
+/// bytes, per piece of the word: the accumulated score stays below bytes * (|min score| + unknown
+/// penalty),
 /// and each addition rounds by at most half an ulp of it.
 float rounding_bound(const spm_processor &p, size_t bytes) {
     const float magnitude = static_cast<float>((bytes + 2) * (std::abs(p.unknown_score) + 1.0));
     return 2 * (std::nextafter(magnitude, std::numeric_limits<float>::infinity()) - magnitude);
 }
 
-/// Encodes one line to ids, word by word through the memo when every word's segmentation is provably the
+/// Encodes one line to ids, word by word through the memo when every word's segmentation is
+/// provably the
 /// one SentencePiece would choose inside this line; otherwise encodes the line whole.
 spm::util::Status encode_line(const spm_processor &p, std::string_view line, std::vector<int> *ids) {
     if (!p.word_cache_enabled) return p.processor.Encode(line, ids);
@@ -362,7 +391,8 @@ spm::util::Status encode_line(const spm_processor &p, std::string_view line, std
     });
     if (too_long) return p.processor.Encode(line, ids);
     const float bound = rounding_bound(p, line.size());
-    // Slot contents per word (arena offsets stay valid as the memo grows); `used` false marks a miss.
+    // Slot contents per word (arena offsets stay valid as the memo grows); `used` false marks a
+    // miss.
     thread_local std::vector<spm_processor::Slot> found;
     found.assign(words.size(), spm_processor::Slot());
     bool any_missing = false;
@@ -406,7 +436,8 @@ spm::util::Status encode_line(const spm_processor &p, std::string_view line, std
     return spm::util::Status();
 }
 
-/// Encodes one line to pieces: the pieces of the memo's ids, except that a line with an unknown piece
+/// Encodes one line to pieces: the pieces of the memo's ids, except that a line with an unknown
+/// piece
 /// (whose piece is its surface text, not `<unk>`) is encoded whole.
 spm::util::Status encode_line(const spm_processor &p, std::string_view line,
                               std::vector<std::string> *pieces, std::vector<int> &ids) {
@@ -475,7 +506,8 @@ void append_result(spm_result &out, const spm_result &part, spm_output output) {
         out.line_offsets.push_back(part.line_offsets[j] + line_base);
 }
 
-/// Encodes lines [begin, end) into `out` (already cleared). Returns the failing line's status, if any.
+/// Encodes lines [begin, end) into `out` (already cleared). Returns the failing line's status, if
+/// any.
 spm::util::Status encode_range(const spm_processor &p, const char *text, const size_t *offsets,
                                size_t begin, size_t end, spm_output output, spm_result &out,
                                size_t *failed_line) {

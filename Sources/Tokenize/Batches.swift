@@ -22,7 +22,8 @@ public struct EncodedBatch: Sendable, Equatable {
     public var sequences: [[Int]] { (0..<count).map { self[$0].map { Int($0) } } }
 }
 
-/// Pieces of many segmented lines, stored flat: piece `j` is `bytes[pieceOffsets[j] ..< pieceOffsets[j + 1]]`
+/// Pieces of many segmented lines, stored flat: piece `j` is `bytes[pieceOffsets[j] ..<
+/// pieceOffsets[j + 1]]`
 /// (UTF-8), and line `i` holds pieces `lineOffsets[i] ..< lineOffsets[i + 1]`.
 public struct PieceBatch: Sendable, Equatable {
     /// Every piece's UTF-8 bytes, back to back.
@@ -34,8 +35,11 @@ public struct PieceBatch: Sendable, Equatable {
 
     /// A batch from its flat parts.
     public init(bytes: [UInt8], pieceOffsets: [Int], lineOffsets: [Int]) {
-        precondition(pieceOffsets.first == 0 && pieceOffsets.last == bytes.count, "pieces must span bytes")
-        precondition(lineOffsets.first == 0 && lineOffsets.last == pieceOffsets.count - 1, "lines must span pieces")
+        precondition(
+            pieceOffsets.first == 0 && pieceOffsets.last == bytes.count, "pieces must span bytes")
+        precondition(
+            lineOffsets.first == 0 && lineOffsets.last == pieceOffsets.count - 1,
+            "lines must span pieces")
         self.bytes = bytes
         self.pieceOffsets = pieceOffsets
         self.lineOffsets = lineOffsets

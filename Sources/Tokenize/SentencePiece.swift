@@ -1,35 +1,51 @@
-// The only file that imports CSentencePiece: every C call, and every pointer the C side hands back, stays here.
+// The only file that imports CSentencePiece: every C call, and every pointer the C side hands back,
+// stays here.
 import CSentencePiece
 import Foundation
 
-/// A SentencePiece model (unigram or BPE): turns text into pieces or ids and back, trains new models.
+/// A SentencePiece model (unigram or BPE): turns text into pieces or ids and back, trains new
+/// models.
 ///
-/// Loads any `.model` file that SentencePiece's own tools read (libsentencepiece 0.1.97 does the work
+/// Loads any `.model` file that SentencePiece's own tools read (libsentencepiece 0.1.97 does the
+/// work
 /// through the CSentencePiece shim), so ids and pieces equal `spm_encode`'s on the same model.
 ///
-/// Ownership: the instance owns one C++ `SentencePieceProcessor` and frees it in `deinit`; nothing the
+/// Ownership: the instance owns one C++ `SentencePieceProcessor` and frees it in `deinit`; nothing
+/// the
 /// methods return points into it (pieces and ids are copied into Swift values).
 ///
 /// Thread safety: a loaded model is immutable and SentencePiece's encode/decode are `const`, so one
-/// instance may be shared across threads and tasks (`Sendable`). Sampling draws from SentencePiece's random
-/// generator, seeded process-wide by `setRandomSeed(_:)`; training changes process-wide logging for its
+/// instance may be shared across threads and tasks (`Sendable`). Sampling draws from
+/// SentencePiece's random
+/// generator, seeded process-wide by `setRandomSeed(_:)`; training changes process-wide logging for
+/// its
 /// duration, so train from one thread at a time.
 ///
-/// Encoding many lines: pass a `TextBatch` (one C call for the whole batch, optionally on several threads)
+/// Encoding many lines: pass a `TextBatch` (one C call for the whole batch, optionally on several
+/// threads)
 /// rather than calling `encode(_:)` per line; per-line calls pay one Swift→C++ round trip each.
 ///
-/// Word memo: when loading finds that encoding each space-separated word alone gives exactly the ids of
-/// encoding the whole line (no piece spans a space, dummy prefix on, extra whitespace collapsed: true of
-/// `spm_train`'s defaults), encoding memoises words (`memoizesWords`). A word whose best segmentation is
-/// not clear of its runner-up by more than float rounding in that line could (unigram Viterbi) come out
-/// differently inside the line, so such lines are encoded whole. Output is unchanged: the tests and the
-/// benchmark compare it with `spm_encode` line by line. The memo lives as long as the model, grows with the
-/// distinct words seen (bounded at 2M words), and is locked internally. Sampling and n-best never use it.
+/// Word memo: when loading finds that encoding each space-separated word alone gives exactly the
+/// ids of
+/// encoding the whole line (no piece spans a space, dummy prefix on, extra whitespace collapsed:
+/// true of
+/// `spm_train`'s defaults), encoding memoises words (`memoizesWords`). A word whose best
+/// segmentation is
+/// not clear of its runner-up by more than float rounding in that line could (unigram Viterbi) come
+/// out
+/// differently inside the line, so such lines are encoded whole. Output is unchanged: the tests and
+/// the
+/// benchmark compare it with `spm_encode` line by line. The memo lives as long as the model, grows
+/// with the
+/// distinct words seen (bounded at 2M words), and is locked internally. Sampling and n-best never
+/// use it.
 public final class SentencePieceModel: @unchecked Sendable {
     private let handle: OpaquePointer
-    /// Where the model came from: its file path, or the name given to `init(bytes:name:)`. Errors name it.
+    /// Where the model came from: its file path, or the name given to `init(bytes:name:)`. Errors
+    /// name it.
     public let path: String
-    /// Whether `encode` memoises words (see the type's notes); false when the model does not allow it or
+    /// Whether `encode` memoises words (see the type's notes); false when the model does not allow
+    /// it or
     /// when loading asked not to.
     public let memoizesWords: Bool
 
@@ -66,7 +82,9 @@ public final class SentencePieceModel: @unchecked Sendable {
     ///   - name: how errors refer to this model.
     ///   - memoizingWords: allow the word memo (the default).
     /// - Throws: `TokenizeError.invalidModel` with SentencePiece's message.
-    public init(bytes: some Collection<UInt8>, name: String = "<model bytes>", memoizingWords: Bool = true)
+    public init(
+        bytes: some Collection<UInt8>, name: String = "<model bytes>", memoizingWords: Bool = true
+    )
         throws(TokenizeError)
     {
         let array = Array(bytes)
@@ -98,7 +116,8 @@ public final class SentencePieceModel: @unchecked Sendable {
             bos: optional(spm_bos_id(handle)), eos: optional(spm_eos_id(handle)))
     }
 
-    /// The id of `piece`; the unknown id when the vocabulary has no such piece (as SentencePiece does).
+    /// The id of `piece`; the unknown id when the vocabulary has no such piece (as SentencePiece
+    /// does).
     public func id(for piece: String) -> Int {
         var piece = piece
         return piece.withUTF8 { Int(spm_piece_to_id(handle, $0.baseAddress, $0.count)) }
@@ -110,7 +129,8 @@ public final class SentencePieceModel: @unchecked Sendable {
         var length = 0
         guard let bytes = spm_id_to_piece(handle, id32, &length) else { return nil }
         return String(
-            decoding: UnsafeRawBufferPointer(start: bytes, count: length).bindMemory(to: UInt8.self),
+            decoding: UnsafeRawBufferPointer(start: bytes, count: length).bindMemory(
+                to: UInt8.self),
             as: UTF8.self)
     }
 
@@ -120,7 +140,8 @@ public final class SentencePieceModel: @unchecked Sendable {
         case normal
         /// The unknown piece.
         case unknown
-        /// A control piece (bos, eos, pad, control symbols): never produced from text, decodes to nothing.
+        /// A control piece (bos, eos, pad, control symbols): never produced from text, decodes to
+        /// nothing.
         case control
         /// A piece marked unused.
         case unused
@@ -149,7 +170,8 @@ public final class SentencePieceModel: @unchecked Sendable {
 
     /// Checks that this model matches a configuration's vocabulary size and special ids.
     ///
-    /// The model loader calls this when a model directory's `config.json` and `spm.model` are loaded together.
+    /// The model loader calls this when a model directory's `config.json` and `spm.model` are
+    /// loaded together.
     /// - Throws: `TokenizeError.modelMismatch` naming the first difference.
     public func verify(vocabularySize expected: Int, specialIds expectedIds: SpecialIds)
         throws(TokenizeError)
@@ -162,7 +184,8 @@ public final class SentencePieceModel: @unchecked Sendable {
         let actual = specialIds
         if actual != expectedIds {
             throw .modelMismatch(
-                path: path, reason: "special ids are \(actual), the configuration says \(expectedIds)")
+                path: path,
+                reason: "special ids are \(actual), the configuration says \(expectedIds)")
         }
     }
 
@@ -179,7 +202,8 @@ public final class SentencePieceModel: @unchecked Sendable {
     }
 
     /// The ids of every line's segmentation, in one call.
-    /// - Parameter threads: encoding threads, 1 by default; 0 means one per core. Output does not depend on
+    /// - Parameter threads: encoding threads, 1 by default; 0 means one per core. Output does not
+    ///   depend on
     ///   it. More threads pay off on an idle machine; on a busy one they contend (measured in
     ///   benchmarks/tokenize).
     public func encode(_ batch: TextBatch, threads: Int = 1) throws(TokenizeError) -> EncodedBatch {
@@ -188,7 +212,8 @@ public final class SentencePieceModel: @unchecked Sendable {
                 batch.offsets.withUnsafeBufferPointer { offsets in
                     bytes.withMemoryRebound(to: CChar.self) { text in
                         spm_encode_batch(
-                            handle, text.baseAddress, offsets.baseAddress, batch.count, SPM_OUTPUT_IDS,
+                            handle, text.baseAddress, offsets.baseAddress, batch.count,
+                            SPM_OUTPUT_IDS,
                             Int32(clamping: threads), result, error, capacity)
                     }
                 }
@@ -198,14 +223,18 @@ public final class SentencePieceModel: @unchecked Sendable {
     }
 
     /// The pieces of every line's segmentation, in one call.
-    /// - Parameter threads: encoding threads, 1 by default; 0 means one per core. Output does not depend on it.
-    public func encodeAsPieces(_ batch: TextBatch, threads: Int = 1) throws(TokenizeError) -> PieceBatch {
+    /// - Parameter threads: encoding threads, 1 by default; 0 means one per core. Output does not
+    ///   depend on it.
+    public func encodeAsPieces(_ batch: TextBatch, threads: Int = 1) throws(TokenizeError)
+        -> PieceBatch
+    {
         let result = try run { result, error, capacity in
             batch.bytes.withUnsafeBufferPointer { bytes in
                 batch.offsets.withUnsafeBufferPointer { offsets in
                     bytes.withMemoryRebound(to: CChar.self) { text in
                         spm_encode_batch(
-                            handle, text.baseAddress, offsets.baseAddress, batch.count, SPM_OUTPUT_PIECES,
+                            handle, text.baseAddress, offsets.baseAddress, batch.count,
+                            SPM_OUTPUT_PIECES,
                             Int32(clamping: threads), result, error, capacity)
                     }
                 }
@@ -216,41 +245,53 @@ public final class SentencePieceModel: @unchecked Sendable {
 
     /// The `count` most likely segmentations of `text` as ids, best first (unigram models only).
     public func nBest(_ text: String, count: Int) throws(TokenizeError) -> [[Int]] {
-        let batch = EncodedBatch(result: try nBestResult(text, count: count, output: SPM_OUTPUT_IDS))
+        let batch = EncodedBatch(
+            result: try nBestResult(text, count: count, output: SPM_OUTPUT_IDS))
         return (0..<batch.count).map { batch[$0].map { Int($0) } }
     }
 
     /// The `count` most likely segmentations of `text` as pieces, best first (unigram models only).
     public func nBestPieces(_ text: String, count: Int) throws(TokenizeError) -> [[String]] {
-        let batch = PieceBatch(result: try nBestResult(text, count: count, output: SPM_OUTPUT_PIECES))
+        let batch = PieceBatch(
+            result: try nBestResult(text, count: count, output: SPM_OUTPUT_PIECES))
         return (0..<batch.count).map { batch[$0] }
     }
 
     /// One sampled segmentation of `text` as ids (subword regularisation).
     ///
-    /// Unigram: samples from the `nBestSize` best segmentations, or from the whole lattice when `nBestSize` is
-    /// negative, with inverse temperature `alpha` (large alpha → nearly always the best segmentation).
+    /// Unigram: samples from the `nBestSize` best segmentations, or from the whole lattice when
+    /// `nBestSize` is
+    /// negative, with inverse temperature `alpha` (large alpha → nearly always the best
+    /// segmentation).
     /// BPE: BPE-dropout with drop probability `alpha`; `nBestSize` is ignored.
-    public func sample(_ text: String, alpha: Float, nBestSize: Int = -1) throws(TokenizeError) -> [Int] {
-        try sample(TextBatch(CollectionOfOne(text)), alpha: alpha, nBestSize: nBestSize)[0].map { Int($0) }
+    public func sample(_ text: String, alpha: Float, nBestSize: Int = -1) throws(TokenizeError)
+        -> [Int]
+    {
+        try sample(TextBatch(CollectionOfOne(text)), alpha: alpha, nBestSize: nBestSize)[0].map {
+            Int($0)
+        }
     }
 
     /// One sampled segmentation of `text` as pieces; see `sample(_:alpha:nBestSize:)`.
-    public func samplePieces(_ text: String, alpha: Float, nBestSize: Int = -1) throws(TokenizeError)
+    public func samplePieces(_ text: String, alpha: Float, nBestSize: Int = -1)
+        throws(TokenizeError)
         -> [String]
     {
         let result = try sampleResult(
-            TextBatch(CollectionOfOne(text)), alpha: alpha, nBestSize: nBestSize, output: SPM_OUTPUT_PIECES)
+            TextBatch(CollectionOfOne(text)), alpha: alpha, nBestSize: nBestSize,
+            output: SPM_OUTPUT_PIECES)
         return PieceBatch(result: result)[0]
     }
 
-    /// One sampled segmentation per line as ids; see `sample(_:alpha:nBestSize:)`. Single-threaded, so
+    /// One sampled segmentation per line as ids; see `sample(_:alpha:nBestSize:)`. Single-threaded,
+    /// so
     /// a fixed `setRandomSeed(_:)` gives a fixed result.
     public func sample(_ batch: TextBatch, alpha: Float, nBestSize: Int = -1) throws(TokenizeError)
         -> EncodedBatch
     {
         EncodedBatch(
-            result: try sampleResult(batch, alpha: alpha, nBestSize: nBestSize, output: SPM_OUTPUT_IDS))
+            result: try sampleResult(
+                batch, alpha: alpha, nBestSize: nBestSize, output: SPM_OUTPUT_IDS))
     }
 
     /// Seeds SentencePiece's random generator, used by sampling. Process-wide.
@@ -258,7 +299,8 @@ public final class SentencePieceModel: @unchecked Sendable {
 
     // MARK: - Decoding
 
-    /// The text of `ids`: pieces joined, `▁` turned back into spaces, the leading space dropped; control ids
+    /// The text of `ids`: pieces joined, `▁` turned back into spaces, the leading space dropped;
+    /// control ids
     /// (pad, bos, eos) decode to nothing and unk to ` ⁇ `.
     /// - Throws: `TokenizeError.segmentationFailed` when an id is outside the vocabulary.
     public func decode(_ ids: [Int]) throws(TokenizeError) -> String {
@@ -289,14 +331,16 @@ public final class SentencePieceModel: @unchecked Sendable {
             batch.ids.withUnsafeBufferPointer { ids in
                 batch.offsets.withUnsafeBufferPointer { offsets in
                     spm_decode_ids_batch(
-                        handle, ids.baseAddress, offsets.baseAddress, batch.count, result, error, capacity)
+                        handle, ids.baseAddress, offsets.baseAddress, batch.count, result, error,
+                        capacity)
                 }
             }
         }
         return Self.lines(of: result)
     }
 
-    /// The text of `pieces`; pieces not in the vocabulary are kept as written (`▁` still becomes a space).
+    /// The text of `pieces`; pieces not in the vocabulary are kept as written (`▁` still becomes a
+    /// space).
     public func decode(pieces: [String]) throws(TokenizeError) -> String {
         try decode(PieceBatch(lines: [pieces]))[0]
     }
@@ -309,7 +353,8 @@ public final class SentencePieceModel: @unchecked Sendable {
                     batch.lineOffsets.withUnsafeBufferPointer { lineOffsets in
                         bytes.withMemoryRebound(to: CChar.self) { text in
                             spm_decode_pieces_batch(
-                                handle, text.baseAddress, pieceOffsets.baseAddress, lineOffsets.baseAddress,
+                                handle, text.baseAddress, pieceOffsets.baseAddress,
+                                lineOffsets.baseAddress,
                                 batch.count, result, error, capacity)
                         }
                     }
@@ -323,16 +368,20 @@ public final class SentencePieceModel: @unchecked Sendable {
 
     /// Trains a model on `inputs` and writes `<modelPrefix>.model` and `<modelPrefix>.vocab`.
     ///
-    /// Every input is checked first (it exists, every line is valid UTF-8, some line has text); then the
-    /// trainer writes to a temporary prefix in the same directory, and both files are renamed into place only
+    /// Every input is checked first (it exists, every line is valid UTF-8, some line has text);
+    /// then the
+    /// trainer writes to a temporary prefix in the same directory, and both files are renamed into
+    /// place only
     /// when training succeeded, so a failure leaves no partial model behind.
     /// - Parameters:
     ///   - inputs: text files, one sentence per line; several files make one joint vocabulary.
     ///   - modelPrefix: the output path without extension; its directory must exist.
     ///   - options: the trainer's options.
     /// - Returns: the trained model, loaded from `<modelPrefix>.model`.
-    /// - Throws: `TokenizeError` naming the file and line for input problems, or `.trainingFailed` with
-    ///   SentencePiece's own message (e.g. "Vocabulary size too high (50000). Please set it to a value <= 2405.").
+    /// - Throws: `TokenizeError` naming the file and line for input problems, or `.trainingFailed`
+    ///   with
+    ///   SentencePiece's own message (e.g. "Vocabulary size too high (50000). Please set it to a
+    ///   value <= 2405.").
     @discardableResult
     public static func train(
         inputs: [String], modelPrefix: String, options: TrainingOptions = TrainingOptions()
@@ -340,7 +389,8 @@ public final class SentencePieceModel: @unchecked Sendable {
         try options.validate()
         if inputs.isEmpty { throw .invalidOption(name: "input", reason: "no training files given") }
         for input in inputs where input.contains(",") {
-            throw .invalidOption(name: "input", reason: "\(input): file names must not contain commas")
+            throw .invalidOption(
+                name: "input", reason: "\(input): file names must not contain commas")
         }
         var hasText = false
         for input in inputs {
@@ -409,13 +459,16 @@ public final class SentencePieceModel: @unchecked Sendable {
     private func nBestResult(_ text: String, count: Int, output: spm_output) throws(TokenizeError)
         -> OpaquePointer
     {
-        if count < 1 { throw .invalidOption(name: "nbest", reason: "must be positive, got \(count)") }
+        if count < 1 {
+            throw .invalidOption(name: "nbest", reason: "must be positive, got \(count)")
+        }
         var text = text
         return try run { result, error, capacity in
             text.withUTF8 { utf8 in
                 utf8.withMemoryRebound(to: CChar.self) { chars in
                     spm_nbest_encode(
-                        handle, chars.baseAddress, chars.count, Int32(clamping: count), output, result, error,
+                        handle, chars.baseAddress, chars.count, Int32(clamping: count), output,
+                        result, error,
                         capacity)
                 }
             }
@@ -438,7 +491,8 @@ public final class SentencePieceModel: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with a fresh result buffer; returns the buffer (freed by the batch type that copies it).
+    /// Runs `body` with a fresh result buffer; returns the buffer (freed by the batch type that
+    /// copies it).
     private func run(
         _ body: (OpaquePointer, UnsafeMutablePointer<CChar>, Int) -> spm_status
     ) throws(TokenizeError) -> OpaquePointer {
@@ -462,7 +516,9 @@ public final class SentencePieceModel: @unchecked Sendable {
         let offsets = spm_result_line_offsets(result, &lineCount)!
         let raw = UnsafeRawBufferPointer(start: bytes, count: byteCount).bindMemory(to: UInt8.self)
         return (0..<(lineCount - 1)).map { i in
-            String(decoding: UnsafeBufferPointer(rebasing: raw[offsets[i]..<offsets[i + 1]]), as: UTF8.self)
+            String(
+                decoding: UnsafeBufferPointer(rebasing: raw[offsets[i]..<offsets[i + 1]]),
+                as: UTF8.self)
         }
     }
 }

@@ -1,9 +1,11 @@
 // The only file that imports CICU.
 import CICU
 
-/// One sentence of a split paragraph, with the whitespace around it, so that the paragraph can be rebuilt.
+/// One sentence of a split paragraph, with the whitespace around it, so that the paragraph can be
+/// rebuilt.
 ///
-/// `leadingWhitespace + text + trailingWhitespace`, over all sentences in order, is the original paragraph.
+/// `leadingWhitespace + text + trailingWhitespace`, over all sentences in order, is the original
+/// paragraph.
 public struct Sentence: Sendable, Equatable, CustomStringConvertible {
     /// Whitespace before the sentence (only the first sentence of a paragraph can have any).
     public var leadingWhitespace: String
@@ -23,14 +25,19 @@ public struct Sentence: Sendable, Equatable, CustomStringConvertible {
     public var description: String { leadingWhitespace + text + trailingWhitespace }
 }
 
-/// Splits pasted paragraphs into sentences with ICU's sentence break iterator (Unicode UAX #29 rules plus the
+/// Splits pasted paragraphs into sentences with ICU's sentence break iterator (Unicode UAX #29
+/// rules plus the
 /// locale's tailoring), so that each sentence can be translated alone and the results rejoined.
 ///
-/// By default the plain rules apply: no break before a lower-case word ("z. B. hier", "U.S. economy"), a
+/// By default the plain rules apply: no break before a lower-case word ("z. B. hier", "U.S.
+/// economy"), a
 /// break after "Dr." or "3." before a capital ("Dr. Smith", "3. Oktober" split as ICU does).
-/// `suppressingAbbreviations: true` adds ICU's per-locale exception lists (locale keyword `ss=standard`;
-/// e.g. "Mr. Smith" stays whole). It is off by default because in ICU 72 those lists also suppress real
-/// ends of sentences: on newstest2014 joined into 5-line paragraphs, line boundaries found drop from 94.3%
+/// `suppressingAbbreviations: true` adds ICU's per-locale exception lists (locale keyword
+/// `ss=standard`;
+/// e.g. "Mr. Smith" stays whole). It is off by default because in ICU 72 those lists also suppress
+/// real
+/// ends of sentences: on newstest2014 joined into 5-line paragraphs, line boundaries found drop
+/// from 94.3%
 /// to 86.1% (de) and from 94.3% to 94.0% (en) with them.
 ///
 /// Value type; each call opens its own ICU iterator, so one splitter may be used from many threads.
@@ -48,7 +55,8 @@ public struct SentenceSplitter: Sendable {
 
     /// The sentences of `paragraph`, in order; joining their `description`s gives `paragraph` back.
     /// Whitespace-only input gives no sentences.
-    /// - Throws: `TokenizeError.sentenceBreakFailed` when ICU cannot open an iterator for the locale.
+    /// - Throws: `TokenizeError.sentenceBreakFailed` when ICU cannot open an iterator for the
+    ///   locale.
     public func split(_ paragraph: String) throws(TokenizeError) -> [Sentence] {
         let units = Array(paragraph.utf16)
         if units.isEmpty { return [] }
@@ -72,7 +80,8 @@ public struct SentenceSplitter: Sendable {
             }
         }
         if cicu_failure(status) != 0 {
-            throw .sentenceBreakFailed(locale: localeID, reason: String(cString: cicu_error_name(status)))
+            throw .sentenceBreakFailed(
+                locale: localeID, reason: String(cString: cicu_error_name(status)))
         }
         var sentences: [Sentence] = []
         var pendingLeading = ""
@@ -81,7 +90,8 @@ public struct SentenceSplitter: Sendable {
             let upper = String.Index(utf16Offset: end, in: paragraph)
             let segment = paragraph[lower..<upper]
             guard let first = segment.firstIndex(where: { !$0.isWhitespace }) else {
-                // A whitespace-only segment: attach it to the previous sentence, or keep it for the next.
+                // A whitespace-only segment: attach it to the previous sentence, or keep it for the
+                // next.
                 if sentences.isEmpty {
                     pendingLeading += segment
                 } else {
@@ -102,10 +112,12 @@ public struct SentenceSplitter: Sendable {
         return sentences
     }
 
-    /// Rebuilds a paragraph from `sentences`, replacing each sentence's text with `texts` (e.g. translations)
+    /// Rebuilds a paragraph from `sentences`, replacing each sentence's text with `texts` (e.g.
+    /// translations)
     /// and keeping the original separators.
     /// - Precondition: `texts.count == sentences.count`.
-    public static func rejoin(_ sentences: [Sentence], replacingTextsWith texts: [String]) -> String {
+    public static func rejoin(_ sentences: [Sentence], replacingTextsWith texts: [String]) -> String
+    {
         precondition(texts.count == sentences.count, "one text per sentence")
         var out = ""
         for (sentence, text) in zip(sentences, texts) {

@@ -1,9 +1,13 @@
 /// The ids of the four special pieces, fixed when a SentencePiece model is trained.
 ///
-/// The toolkit's convention (`SpecialIds.toolkit`) is pad 0, unk 1, bos 2, eos 3, as in the reference model
-/// `shared/reference/spm8k.model`; SentencePiece's own default is unk 0, bos 1, eos 2 and no padding. A model
-/// directory's `config.json` records these ids, and loading checks them against the SentencePiece model with
-/// `SentencePieceModel.verify(vocabularySize:specialIds:)`. `nil` means the model has no such piece.
+/// The toolkit's convention (`SpecialIds.toolkit`) is pad 0, unk 1, bos 2, eos 3, as in the
+/// reference model
+/// `shared/reference/spm8k.model`; SentencePiece's own default is unk 0, bos 1, eos 2 and no
+/// padding. A model
+/// directory's `config.json` records these ids, and loading checks them against the SentencePiece
+/// model with
+/// `SentencePieceModel.verify(vocabularySize:specialIds:)`. `nil` means the model has no such
+/// piece.
 public struct SpecialIds: Codable, Hashable, Sendable, CustomStringConvertible {
     /// Padding (`<pad>`), or nil.
     public var pad: Int?

@@ -1,7 +1,9 @@
-/// Many lines of UTF-8 text stored back to back, the unit that `SentencePieceModel` encodes in one call.
+/// Many lines of UTF-8 text stored back to back, the unit that `SentencePieceModel` encodes in one
+/// call.
 ///
 /// Line `i` is `bytes[offsets[i] ..< offsets[i + 1]]`, without its `\n`. A batch built by
-/// `init(splitting:source:firstLine:)` has passed UTF-8 validation, so encoding never meets a broken line.
+/// `init(splitting:source:firstLine:)` has passed UTF-8 validation, so encoding never meets a
+/// broken line.
 public struct TextBatch: Sendable, Equatable {
     /// The lines' bytes, concatenated without separators.
     public private(set) var bytes: [UInt8]
@@ -21,13 +23,16 @@ public struct TextBatch: Sendable, Equatable {
         }
     }
 
-    /// Splits `data` into lines the way `std::getline` does (and so `spm_encode`): at each `\n`, keeping any
-    /// `\r`; a final line without `\n` still counts, and a trailing `\n` does not start another line.
+    /// Splits `data` into lines the way `std::getline` does (and so `spm_encode`): at each `\n`,
+    /// keeping any
+    /// `\r`; a final line without `\n` still counts, and a trailing `\n` does not start another
+    /// line.
     ///
     /// - Parameters:
     ///   - data: the text.
     ///   - source: the file name used in errors.
-    ///   - firstLine: the 1-based number of the first line of `data` in `source` (for chunked reading).
+    ///   - firstLine: the 1-based number of the first line of `data` in `source` (for chunked
+    ///     reading).
     /// - Throws: `TokenizeError.invalidUTF8` naming `source` and the line.
     public init(splitting data: some Collection<UInt8>, source: String, firstLine: Int = 1)
         throws(TokenizeError)
@@ -72,7 +77,9 @@ public struct TextBatch: Sendable, Equatable {
     /// Every line as a string.
     public var lines: [String] { (0..<count).map { self[$0] } }
 
-    private static func indexOfNewline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+    private static func indexOfNewline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int)
+        -> Int?
+    {
         var i = start
         while i < buffer.count {
             if buffer[i] == 0x0A { return i }
@@ -82,10 +89,12 @@ public struct TextBatch: Sendable, Equatable {
     }
 }
 
-/// UTF-8 validation as the Unicode Standard defines it (Table 3-7: no overlong forms, no surrogates,
+/// UTF-8 validation as the Unicode Standard defines it (Table 3-7: no overlong forms, no
+/// surrogates,
 /// nothing above U+10FFFF).
 enum UTF8Validation {
-    /// The offset (from the start of `bytes`) of the first byte that starts an invalid sequence, or nil.
+    /// The offset (from the start of `bytes`) of the first byte that starts an invalid sequence, or
+    /// nil.
     static func firstInvalidByte(in bytes: ArraySlice<UInt8>) -> Int? {
         bytes.withUnsafeBufferPointer { firstInvalidByte(in: $0) }
     }

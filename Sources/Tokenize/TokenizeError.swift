@@ -1,6 +1,7 @@
 /// Everything that can go wrong in the Tokenize module.
 ///
-/// Each case carries the file (and line, where there is one) it is about, and `description` renders it as
+/// Each case carries the file (and line, where there is one) it is about, and `description` renders
+/// it as
 /// one line, e.g. `train.en:17: invalid UTF-8`, so a command can print it as is.
 public enum TokenizeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// No file at `path`.
@@ -9,13 +10,15 @@ public enum TokenizeError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(path: String, reason: String)
     /// `path` is not a SentencePiece model; `reason` is SentencePiece's message.
     case invalidModel(path: String, reason: String)
-    /// Line `line` (1-based) of `file` is not valid UTF-8; `byteOffset` is where in the line it breaks.
+    /// Line `line` (1-based) of `file` is not valid UTF-8; `byteOffset` is where in the line it
+    /// breaks.
     case invalidUTF8(file: String, line: Int, byteOffset: Int)
     /// None of the training files has a line with visible text.
     case emptyCorpus(files: [String])
     /// A training or encoding option is out of range; `reason` says which values are allowed.
     case invalidOption(name: String, reason: String)
-    /// SentencePiece's trainer refused; `message` is its own message (e.g. "Vocabulary size too high").
+    /// SentencePiece's trainer refused; `message` is its own message (e.g. "Vocabulary size too
+    /// high").
     case trainingFailed(message: String)
     /// Encoding or decoding failed in SentencePiece, for `source` (a model path) and `message`.
     case segmentationFailed(source: String, message: String)

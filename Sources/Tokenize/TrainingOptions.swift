@@ -1,8 +1,11 @@
-/// How `SentencePieceModel.train(inputs:modelPrefix:options:)` trains a model: SentencePiece's trainer
+/// How `SentencePieceModel.train(inputs:modelPrefix:options:)` trains a model: SentencePiece's
+/// trainer
 /// options under Swift names, with the toolkit's defaults.
 ///
-/// Defaults differ from `spm_train` where the toolkit needs it: special ids are `SpecialIds.toolkit`
-/// (pad 0, unk 1, bos 2, eos 3) and character coverage is 1.0 (Latin-script EN/DE has a small alphabet).
+/// Defaults differ from `spm_train` where the toolkit needs it: special ids are
+/// `SpecialIds.toolkit`
+/// (pad 0, unk 1, bos 2, eos 3) and character coverage is 1.0 (Latin-script EN/DE has a small
+/// alphabet).
 public struct TrainingOptions: Sendable, Equatable {
     /// SentencePiece's segmentation algorithms that the toolkit supports.
     public enum ModelType: String, Sendable, CaseIterable {
@@ -16,9 +19,11 @@ public struct TrainingOptions: Sendable, Equatable {
     public var modelType: ModelType = .unigram
     /// Pieces in the vocabulary, special and user-defined ones included (`--vocab_size`).
     public var vocabularySize: Int = 8000
-    /// Share of characters the model must cover, in (0, 1]; rarer ones map to unk (`--character_coverage`).
+    /// Share of characters the model must cover, in (0, 1]; rarer ones map to unk
+    /// (`--character_coverage`).
     public var characterCoverage: Double = 1.0
-    /// Train on at most this many sentences, sampled from the input; 0 uses all (`--input_sentence_size`).
+    /// Train on at most this many sentences, sampled from the input; 0 uses all
+    /// (`--input_sentence_size`).
     public var inputSentenceSize: Int = 0
     /// Shuffle before sampling `inputSentenceSize` sentences (`--shuffle_input_sentence`).
     public var shuffleInputSentence: Bool = true
@@ -26,13 +31,15 @@ public struct TrainingOptions: Sendable, Equatable {
     public var userDefinedSymbols: [String] = []
     /// Pieces that only the caller inserts by id, never matched in text (`--control_symbols`).
     public var controlSymbols: [String] = []
-    /// Spell characters outside the vocabulary as UTF-8 byte pieces instead of unk (`--byte_fallback`).
+    /// Spell characters outside the vocabulary as UTF-8 byte pieces instead of unk
+    /// (`--byte_fallback`).
     public var byteFallback: Bool = false
     /// Ids of pad, unk, bos and eos.
     public var specialIds: SpecialIds = .toolkit
     /// Longest sentence in bytes that training reads (`--max_sentence_length`).
     public var maxSentenceLength: Int = 4192
-    /// Normalisation rule (`--normalization_rule_name`): `nmt_nfkc` (default), `nfkc`, `identity`, ….
+    /// Normalisation rule (`--normalization_rule_name`): `nmt_nfkc` (default), `nfkc`, `identity`,
+    /// ….
     public var normalizationRule: String = "nmt_nfkc"
     /// Seed for SentencePiece's generator (sentence sampling); nil leaves it as it is.
     public var seed: UInt32? = nil
@@ -47,7 +54,8 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Checks the options that SentencePiece would otherwise reject by aborting the process.
     func validate() throws(TokenizeError) {
         if vocabularySize < 1 {
-            throw .invalidOption(name: "vocab-size", reason: "must be positive, got \(vocabularySize)")
+            throw .invalidOption(
+                name: "vocab-size", reason: "must be positive, got \(vocabularySize)")
         }
         if !(characterCoverage > 0 && characterCoverage <= 1) {
             throw .invalidOption(
@@ -55,15 +63,18 @@ public struct TrainingOptions: Sendable, Equatable {
         }
         if inputSentenceSize < 0 {
             throw .invalidOption(
-                name: "input-sentence-size", reason: "must be 0 (all) or positive, got \(inputSentenceSize)")
+                name: "input-sentence-size",
+                reason: "must be 0 (all) or positive, got \(inputSentenceSize)")
         }
         if maxSentenceLength < 1 {
             throw .invalidOption(
                 name: "max-sentence-length", reason: "must be positive, got \(maxSentenceLength)")
         }
-        for symbol in userDefinedSymbols + controlSymbols where symbol.isEmpty || symbol.contains(",") {
+        for symbol in userDefinedSymbols + controlSymbols
+        where symbol.isEmpty || symbol.contains(",") {
             throw .invalidOption(
-                name: "symbols", reason: "a symbol must be non-empty and without commas, got \"\(symbol)\"")
+                name: "symbols",
+                reason: "a symbol must be non-empty and without commas, got \"\(symbol)\"")
         }
         try specialIds.validate(vocabularySize: vocabularySize)
     }

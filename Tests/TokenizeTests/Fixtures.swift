@@ -4,7 +4,8 @@ import Testing
 import Tokenize
 
 extension Tag {
-    /// Tests that take more than a few seconds (e.g. training on all of Multi30k); they run only when
+    /// Tests that take more than a few seconds (e.g. training on all of Multi30k); they run only
+    /// when
     /// `TRANSLATE_SLOW_TESTS=1`, as scripts/test documents.
     @Tag static var slow: Self
 }
@@ -12,7 +13,8 @@ extension Tag {
 /// Whether slow tests were asked for (`TRANSLATE_SLOW_TESTS=1`).
 let slowTestsEnabled = ProcessInfo.processInfo.environment["TRANSLATE_SLOW_TESTS"] == "1"
 
-/// Shared inputs: real data files, Debian's SentencePiece tools as the independent reference, and small
+/// Shared inputs: real data files, Debian's SentencePiece tools as the independent reference, and
+/// small
 /// models trained once per test run.
 enum Fixtures {
     /// The toolkit's reference joint model (8,000 pieces, pad 0, unk 1, bos 2, eos 3).
@@ -20,7 +22,8 @@ enum Fixtures {
 
     /// The real test sets every comparison runs over, whole.
     static let testSets = [
-        "multi30k/test2016.en", "multi30k/test2016.de", "wmt/newstest2014.en", "wmt/newstest2014.de",
+        "multi30k/test2016.en", "multi30k/test2016.de", "wmt/newstest2014.en",
+        "wmt/newstest2014.de",
     ]
 
     /// The lines of a shared data file (without the final newline).
@@ -31,16 +34,21 @@ enum Fixtures {
         return lines
     }
 
-    /// Runs one of Debian's `spm_*` tools and returns its stdout; fails the test on a non-zero exit.
-    static func spmTool(_ name: String, _ arguments: [String], input: Data? = nil) throws -> String {
-        let result = try runProcess(URL(fileURLWithPath: "/usr/bin/\(name)"), arguments, input: input)
+    /// Runs one of Debian's `spm_*` tools and returns its stdout; fails the test on a non-zero
+    /// exit.
+    static func spmTool(_ name: String, _ arguments: [String], input: Data? = nil) throws -> String
+    {
+        let result = try runProcess(
+            URL(fileURLWithPath: "/usr/bin/\(name)"), arguments, input: input)
         guard result.status == 0 else {
-            throw FixtureError(message: "\(name) \(arguments) exited \(result.status): \(result.standardError)")
+            throw FixtureError(
+                message: "\(name) \(arguments) exited \(result.status): \(result.standardError)")
         }
         return result.standardOutput
     }
 
-    /// Small models trained on the first 3,000 lines of Multi30k train (EN and DE), vocabulary 1,000.
+    /// Small models trained on the first 3,000 lines of Multi30k train (EN and DE), vocabulary
+    /// 1,000.
     static let tiny: Result<TinyModels, any Error> = Result { try TinyModels() }
 
     static func tinyModels() throws -> TinyModels { try tiny.get() }
@@ -65,7 +73,8 @@ final class TinyModels: Sendable {
         var inputs: [String] = []
         for language in ["en", "de"] {
             let lines = try Fixtures.lines("multi30k/train.\(language)").prefix(3000)
-            inputs.append(try directory.write("train3k.\(language)", lines.joined(separator: "\n") + "\n"))
+            inputs.append(
+                try directory.write("train3k.\(language)", lines.joined(separator: "\n") + "\n"))
         }
         self.inputs = inputs
         var options = TrainingOptions()
@@ -73,7 +82,8 @@ final class TinyModels: Sendable {
         unigram = try SentencePieceModel.train(
             inputs: inputs, modelPrefix: directory.path("unigram"), options: options)
         options.modelType = .bpe
-        bpe = try SentencePieceModel.train(inputs: inputs, modelPrefix: directory.path("bpe"), options: options)
+        bpe = try SentencePieceModel.train(
+            inputs: inputs, modelPrefix: directory.path("bpe"), options: options)
         options.modelType = .unigram
         options.byteFallback = true
         byteFallback = try SentencePieceModel.train(

@@ -10,7 +10,9 @@ struct LoadingTests {
         #expect(throws: TokenizeError.fileNotFound(path: "/nonexistent/spm.model")) {
             try SentencePieceModel(contentsOf: "/nonexistent/spm.model")
         }
-        #expect(TokenizeError.fileNotFound(path: "/x/spm.model").description == "/x/spm.model: no such file")
+        #expect(
+            TokenizeError.fileNotFound(path: "/x/spm.model").description
+                == "/x/spm.model: no such file")
     }
 
     @Test("a corrupt model file is refused with SentencePiece's reason, in one line")
@@ -18,9 +20,12 @@ struct LoadingTests {
         let directory = try TemporaryDirectory()
         let text = try directory.write("text.model", "this is not a protobuf\n")
         let reference = try Data(contentsOf: URL(fileURLWithPath: Fixtures.referenceModel))
-        let truncated = try directory.write("truncated.model", reference.prefix(reference.count / 2))
+        let truncated = try directory.write(
+            "truncated.model", reference.prefix(reference.count / 2))
         for path in [text, truncated] {
-            let error = #expect(throws: TokenizeError.self) { try SentencePieceModel(contentsOf: path) }
+            let error = #expect(throws: TokenizeError.self) {
+                try SentencePieceModel(contentsOf: path)
+            }
             guard case .invalidModel(let named, let reason) = error else {
                 Issue.record("expected invalidModel, got \(String(describing: error))")
                 continue
@@ -28,7 +33,9 @@ struct LoadingTests {
             #expect(named == path)
             #expect(!reason.isEmpty && !reason.contains("\n"))
         }
-        #expect(throws: TokenizeError.self) { try SentencePieceModel(contentsOf: directory.url.path) }
+        #expect(throws: TokenizeError.self) {
+            try SentencePieceModel(contentsOf: directory.url.path)
+        }
     }
 
     @Test("loading from bytes gives the same model as loading the file")
@@ -39,6 +46,8 @@ struct LoadingTests {
         let line = "Zwei junge weiße Männer sind im Freien in der Nähe vieler Büsche."
         #expect(try fromBytes.encode(line) == (try fromFile.encode(line)))
         #expect(fromBytes.path == "spm8k")
-        #expect(throws: TokenizeError.self) { try SentencePieceModel(bytes: [1, 2, 3], name: "junk") }
+        #expect(throws: TokenizeError.self) {
+            try SentencePieceModel(bytes: [1, 2, 3], name: "junk")
+        }
     }
 }

@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 import Tokenize
 
-/// Ids and pieces must equal those of Debian's `spm_encode` (the independent SentencePiece tool) on the same
+/// Ids and pieces must equal those of Debian's `spm_encode` (the independent SentencePiece tool) on
+/// the same
 /// model, for every line of the real test sets.
 @Suite("Encoding matches spm_encode")
 struct ReferenceToolTests {
@@ -33,15 +34,18 @@ struct ReferenceToolTests {
         let lines = try Fixtures.lines(file)
         let ours = try model.encode(TextBatch(lines))
         let expected = try Fixtures.spmTool(
-            "spm_encode", ["--model", model.path, "--output_format", "id", sharedData(file).path])
-            .split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            "spm_encode", ["--model", model.path, "--output_format", "id", sharedData(file).path]
+        )
+        .split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         try #require(expected.count == lines.count)
         var mismatches = 0
         for i in 0..<lines.count {
             let text = ours[i].map(String.init).joined(separator: " ")
             if text != expected[i] {
                 mismatches += 1
-                if mismatches <= 3 { Issue.record("\(file):\(i + 1): ours \(text), spm_encode \(expected[i])") }
+                if mismatches <= 3 {
+                    Issue.record("\(file):\(i + 1): ours \(text), spm_encode \(expected[i])")
+                }
             }
         }
         #expect(mismatches == 0)
@@ -53,13 +57,17 @@ struct ReferenceToolTests {
         let lines = try Fixtures.lines(file)
         let ours = try model.encodeAsPieces(TextBatch(lines))
         let expected = try Fixtures.spmTool(
-            "spm_encode", ["--model", model.path, "--output_format", "piece", sharedData(file).path])
-            .split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+            "spm_encode",
+            ["--model", model.path, "--output_format", "piece", sharedData(file).path]
+        )
+        .split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         try #require(expected.count == lines.count)
         var mismatches = 0
         for i in 0..<lines.count where ours[i].joined(separator: " ") != expected[i] {
             mismatches += 1
-            if mismatches <= 3 { Issue.record("\(file):\(i + 1): ours \(ours[i]), spm_encode \(expected[i])") }
+            if mismatches <= 3 {
+                Issue.record("\(file):\(i + 1): ours \(ours[i]), spm_encode \(expected[i])")
+            }
         }
         #expect(mismatches == 0)
     }
@@ -73,7 +81,9 @@ struct ReferenceToolTests {
         #expect(oneThread == twoThreads)
         for i in stride(from: 0, to: lines.count, by: 97) {
             #expect(try model.encode(lines[i]) == oneThread[i].map { Int($0) })
-            #expect(try model.encodeAsPieces(lines[i]).map { model.id(for: $0) } == oneThread[i].map { Int($0) })
+            #expect(
+                try model.encodeAsPieces(lines[i]).map { model.id(for: $0) }
+                    == oneThread[i].map { Int($0) })
         }
     }
 
@@ -83,8 +93,11 @@ struct ReferenceToolTests {
         let lines = Array(try Fixtures.lines("multi30k/test2016.en").prefix(50))
         let input = Data((lines.joined(separator: "\n") + "\n").utf8)
         let expected = try Fixtures.spmTool(
-            "spm_encode", ["--model", model.path, "--output_format", "nbest_id", "--nbest_size", "4"], input: input)
-            .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+            "spm_encode",
+            ["--model", model.path, "--output_format", "nbest_id", "--nbest_size", "4"],
+            input: input
+        )
+        .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
         var ours: [String] = []
         for line in lines {
             let hypotheses = try model.nBest(line, count: 4)

@@ -3,20 +3,25 @@ import TestSupport
 import Testing
 import Tokenize
 
-/// decode(encode(s)) must give back s as the model normalises it. The normalised text comes from Debian's
-/// `spm_normalize` on the same model (an independent tool), or is worked out by hand for the edge cases.
+/// decode(encode(s)) must give back s as the model normalises it. The normalised text comes from
+/// Debian's
+/// `spm_normalize` on the same model (an independent tool), or is worked out by hand for the edge
+/// cases.
 @Suite("Round trip decode(encode(s))")
 struct RoundTripTests {
     /// `spm_normalize --model M` over `lines`, one output line per input line.
     static func normalized(_ lines: [String], model: String) throws -> [String] {
         let input = Data((lines.joined(separator: "\n") + "\n").utf8)
         let out = try Fixtures.spmTool("spm_normalize", ["--model", model], input: input)
-        return out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        return out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(
+            String.init)
     }
 
-    static let files = Fixtures.testSets + ["multi30k/val.en", "multi30k/val.de", "wmt/newstest2019.de"]
+    static let files =
+        Fixtures.testSets + ["multi30k/val.en", "multi30k/val.de", "wmt/newstest2019.de"]
 
-    @Test("byte-fallback model: every real line round-trips to its normalised form", arguments: files)
+    @Test(
+        "byte-fallback model: every real line round-trips to its normalised form", arguments: files)
     func realLinesByteFallback(file: String) throws {
         let model = try Fixtures.tinyModels().byteFallback
         let lines = try Fixtures.lines(file)
@@ -27,14 +32,18 @@ struct RoundTripTests {
         var failures = 0
         for i in 0..<lines.count where decoded[i] != expected[i] {
             failures += 1
-            if failures <= 3 { Issue.record("\(file):\(i + 1): decoded \(decoded[i]) expected \(expected[i])") }
+            if failures <= 3 {
+                Issue.record("\(file):\(i + 1): decoded \(decoded[i]) expected \(expected[i])")
+            }
         }
         #expect(failures == 0)
         // Byte fallback means no unknowns at all.
         #expect(!encoded.ids.contains(Int32(model.specialIds.unk)))
     }
 
-    @Test("reference model: lines without unknown pieces round-trip, via ids and via pieces", arguments: files)
+    @Test(
+        "reference model: lines without unknown pieces round-trip, via ids and via pieces",
+        arguments: files)
     func realLinesReference(file: String) throws {
         let model = try SentencePieceModel(contentsOf: Fixtures.referenceModel)
         let lines = try Fixtures.lines(file)
@@ -54,10 +63,12 @@ struct RoundTripTests {
             #expect(fromPieces[i] == expected[i], "\(file):\(i + 1)")
         }
         // The reference model covers the Multi30k alphabet; news text has a few rarer characters.
-        #expect(withUnknown * 20 < lines.count, "\(withUnknown) of \(lines.count) lines contain unk")
+        #expect(
+            withUnknown * 20 < lines.count, "\(withUnknown) of \(lines.count) lines contain unk")
     }
 
-    /// Unicode edge cases with the normalised text worked out by hand from nmt_nfkc (NFKC, whitespace
+    /// Unicode edge cases with the normalised text worked out by hand from nmt_nfkc (NFKC,
+    /// whitespace
     /// collapsed and trimmed, control characters dropped).
     static let edgeCases: [(String, String)] = [
         ("", ""),
@@ -89,7 +100,9 @@ struct RoundTripTests {
         }
     }
 
-    @Test("a literal ▁ in the input is SentencePiece's space marker, so it is lost like extra whitespace")
+    @Test(
+        "a literal ▁ in the input is SentencePiece's space marker, so it is lost like extra whitespace"
+    )
     func literalMetaSymbol() throws {
         let model = try SentencePieceModel(contentsOf: Fixtures.referenceModel)
         // `spm_encode | spm_decode` on the same model gives "already marked" too.

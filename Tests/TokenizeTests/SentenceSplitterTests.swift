@@ -14,25 +14,47 @@ struct SentenceSplitterTests {
     }
 
     static let cases: [Case] = [
-        Case(locale: "en", paragraph: "It rained. We stayed in.", sentences: ["It rained.", "We stayed in."]),
+        Case(
+            locale: "en", paragraph: "It rained. We stayed in.",
+            sentences: ["It rained.", "We stayed in."]),
         Case(locale: "en", paragraph: "Is it? Yes! Fine.", sentences: ["Is it?", "Yes!", "Fine."]),
         // The plain rules break after "Dr." before a capital (SB11).
-        Case(locale: "en", paragraph: "Dr. Smith arrived. He sat down.", sentences: ["Dr.", "Smith arrived.", "He sat down."]),
+        Case(
+            locale: "en", paragraph: "Dr. Smith arrived. He sat down.",
+            sentences: ["Dr.", "Smith arrived.", "He sat down."]),
         // A full stop followed by a lower-case word never ends a sentence (rule SB8).
-        Case(locale: "en", paragraph: "The U.S. economy grew. Prices fell.", sentences: ["The U.S. economy grew.", "Prices fell."]),
-        Case(locale: "en", paragraph: "He paid $3.50 for it. Cheap.", sentences: ["He paid $3.50 for it.", "Cheap."]),
-        // "!" is an STerm: SB8's lower-case exception applies only to ".", so this breaks after the quote (SB11).
-        Case(locale: "en", paragraph: "\"Stop!\" she said. He did.", sentences: ["\"Stop!\"", "she said.", "He did."]),
-        Case(locale: "de", paragraph: "Es regnet. Wir bleiben drinnen.", sentences: ["Es regnet.", "Wir bleiben drinnen."]),
+        Case(
+            locale: "en", paragraph: "The U.S. economy grew. Prices fell.",
+            sentences: ["The U.S. economy grew.", "Prices fell."]),
+        Case(
+            locale: "en", paragraph: "He paid $3.50 for it. Cheap.",
+            sentences: ["He paid $3.50 for it.", "Cheap."]),
+        // "!" is an STerm: SB8's lower-case exception applies only to ".", so this breaks after the
+        // quote (SB11).
+        Case(
+            locale: "en", paragraph: "\"Stop!\" she said. He did.",
+            sentences: ["\"Stop!\"", "she said.", "He did."]),
+        Case(
+            locale: "de", paragraph: "Es regnet. Wir bleiben drinnen.",
+            sentences: ["Es regnet.", "Wir bleiben drinnen."]),
         // "z." before the capital "B" breaks (SB11); "B." before a lower-case word does not (SB8).
-        Case(locale: "de", paragraph: "Das gilt z. B. hier. Dort nicht.", sentences: ["Das gilt z.", "B. hier.", "Dort nicht."]),
-        // An ordinal number before a capitalised word is split by the plain rules (SB11): ICU does not know
+        Case(
+            locale: "de", paragraph: "Das gilt z. B. hier. Dort nicht.",
+            sentences: ["Das gilt z.", "B. hier.", "Dort nicht."]),
+        // An ordinal number before a capitalised word is split by the plain rules (SB11): ICU does
+        // not know
         // "3. Oktober" is one phrase.
-        Case(locale: "de", paragraph: "Am 3. Oktober ist Feiertag. Alle frei.", sentences: ["Am 3.", "Oktober ist Feiertag.", "Alle frei."]),
-        Case(locale: "de", paragraph: "„Halt!“, rief sie. Er hielt.", sentences: ["„Halt!“, rief sie.", "Er hielt."]),
+        Case(
+            locale: "de", paragraph: "Am 3. Oktober ist Feiertag. Alle frei.",
+            sentences: ["Am 3.", "Oktober ist Feiertag.", "Alle frei."]),
+        Case(
+            locale: "de", paragraph: "„Halt!“, rief sie. Er hielt.",
+            sentences: ["„Halt!“, rief sie.", "Er hielt."]),
         Case(locale: "en", paragraph: "", sentences: []),
         Case(locale: "en", paragraph: "  \n ", sentences: []),
-        Case(locale: "en", paragraph: "No full stop at the end", sentences: ["No full stop at the end"]),
+        Case(
+            locale: "en", paragraph: "No full stop at the end",
+            sentences: ["No full stop at the end"]),
     ]
 
     @Test("hand-worked paragraphs", arguments: cases)
@@ -47,35 +69,50 @@ struct SentenceSplitterTests {
     @Test("with ICU's abbreviation lists, Mr. does not end a sentence")
     func withSuppression() throws {
         let splitter = SentenceSplitter(locale: "en", suppressingAbbreviations: true)
-        #expect(try splitter.split("Mr. Smith arrived. He sat.").map(\.text) == ["Mr. Smith arrived.", "He sat."])
+        #expect(
+            try splitter.split("Mr. Smith arrived. He sat.").map(\.text) == [
+                "Mr. Smith arrived.", "He sat.",
+            ])
         let plain = SentenceSplitter(locale: "en")
-        #expect(try plain.split("Mr. Smith arrived. He sat.").map(\.text) == ["Mr.", "Smith arrived.", "He sat."])
+        #expect(
+            try plain.split("Mr. Smith arrived. He sat.").map(\.text) == [
+                "Mr.", "Smith arrived.", "He sat.",
+            ])
     }
 
     @Test("separators are kept, so translations can be rejoined")
     func rejoin() throws {
         let paragraph = "  First one.  Second one!\nThird one? "
         let sentences = try SentenceSplitter(locale: "en").split(paragraph)
-        #expect(sentences == [
-            Sentence(leadingWhitespace: "  ", text: "First one.", trailingWhitespace: "  "),
-            Sentence(text: "Second one!", trailingWhitespace: "\n"),
-            Sentence(text: "Third one?", trailingWhitespace: " "),
-        ])
-        let rejoined = SentenceSplitter.rejoin(sentences, replacingTextsWith: ["Eins.", "Zwei!", "Drei?"])
+        #expect(
+            sentences == [
+                Sentence(leadingWhitespace: "  ", text: "First one.", trailingWhitespace: "  "),
+                Sentence(text: "Second one!", trailingWhitespace: "\n"),
+                Sentence(text: "Third one?", trailingWhitespace: " "),
+            ])
+        let rejoined = SentenceSplitter.rejoin(
+            sentences, replacingTextsWith: ["Eins.", "Zwei!", "Drei?"])
         #expect(rejoined == "  Eins.  Zwei!\nDrei? ")
     }
 
-    /// Joins runs of consecutive lines into paragraphs, splits them, and counts how many of the original
-    /// line boundaries are sentence boundaries in the split (extra splits inside a line are allowed).
+    /// Joins runs of consecutive lines into paragraphs, splits them, and counts how many of the
+    /// original
+    /// line boundaries are sentence boundaries in the split (extra splits inside a line are
+    /// allowed).
     ///
-    /// Two figures: over all boundaries, and over boundaries after a line that ends like a sentence (., !, ?,
-    /// …, or one of these followed by closing quotes or brackets). newstest has headlines without a full
-    /// stop; joined with a space to the next line they are not sentence ends in any text, so no splitter can
+    /// Two figures: over all boundaries, and over boundaries after a line that ends like a sentence
+    /// (., !, ?,
+    /// …, or one of these followed by closing quotes or brackets). newstest has headlines without a
+    /// full
+    /// stop; joined with a space to the next line they are not sentence ends in any text, so no
+    /// splitter can
     /// find them. The ≥ 95% bar applies to the second figure; the first is reported beside it.
-    @Test("real newstest paragraphs: at least 95% of line boundaries found", arguments: [
-        ("wmt/newstest2014.en", "en"), ("wmt/newstest2014.de", "de"),
-        ("wmt/newstest2013.en", "en"), ("wmt/newstest2013.de", "de"),
-    ])
+    @Test(
+        "real newstest paragraphs: at least 95% of line boundaries found",
+        arguments: [
+            ("wmt/newstest2014.en", "en"), ("wmt/newstest2014.de", "de"),
+            ("wmt/newstest2013.en", "en"), ("wmt/newstest2013.de", "de"),
+        ])
     func newstestBoundaries(file: String, locale: String) throws {
         let lines = try Fixtures.lines(file)
         let splitter = SentenceSplitter(locale: locale)
@@ -116,17 +153,21 @@ struct SentenceSplitterTests {
         print(
             "sentence boundaries \(file) (\(locale)): all \(found)/\(boundaries) = "
                 + String(format: "%.2f%%", share * 100) + "; after sentence-final punctuation "
-                + "\(punctuatedFound)/\(punctuated) = " + String(format: "%.2f%%", punctuatedShare * 100)
+                + "\(punctuatedFound)/\(punctuated) = "
+                + String(format: "%.2f%%", punctuatedShare * 100)
                 + "; \(extra) extra splits inside lines")
         #expect(punctuatedShare >= 0.95)
         #expect(share >= 0.90)
     }
 
-    /// Whether `line` ends with sentence-final punctuation, possibly followed by closing quotes or brackets.
+    /// Whether `line` ends with sentence-final punctuation, possibly followed by closing quotes or
+    /// brackets.
     static func endsLikeSentence(_ line: String) -> Bool {
         let closers: Set<Character> = ["\"", "'", "”", "“", "’", "‘", "»", "«", ")", "]"]
         var trimmed = Substring(line)
-        while let last = trimmed.last, closers.contains(last) || last.isWhitespace { trimmed = trimmed.dropLast() }
+        while let last = trimmed.last, closers.contains(last) || last.isWhitespace {
+            trimmed = trimmed.dropLast()
+        }
         guard let last = trimmed.last else { return false }
         return [".", "!", "?", "…"].contains(last)
     }
@@ -134,7 +175,9 @@ struct SentenceSplitterTests {
 
 @Suite("TextBatch")
 struct TextBatchTests {
-    @Test("lines split like std::getline: \\r kept, no phantom last line, unterminated last line kept")
+    @Test(
+        "lines split like std::getline: \\r kept, no phantom last line, unterminated last line kept"
+    )
     func getlineSemantics() throws {
         #expect(try TextBatch(splitting: Array("a\nb\n".utf8), source: "x").lines == ["a", "b"])
         #expect(try TextBatch(splitting: Array("a\nb".utf8), source: "x").lines == ["a", "b"])
@@ -143,7 +186,8 @@ struct TextBatchTests {
         #expect(try TextBatch(splitting: [UInt8](), source: "x").count == 0)
     }
 
-    /// Invalid sequences from the Unicode Standard's Table 3-7 and the line and byte each must be named at.
+    /// Invalid sequences from the Unicode Standard's Table 3-7 and the line and byte each must be
+    /// named at.
     static let invalid: [([UInt8], Int, Int)] = [
         ([0x61, 0x80], 1, 1),  // lone continuation byte
         ([0x0A, 0xC0, 0xAF], 2, 0),  // overlong "/"
@@ -165,7 +209,10 @@ struct TextBatchTests {
     @Test("valid multi-byte text passes and line numbers continue from firstLine")
     func validText() throws {
         let text = "Grüße 👋\n中文\n€\u{10FFFF}\n"
-        #expect(try TextBatch(splitting: Array(text.utf8), source: "x").lines == ["Grüße 👋", "中文", "€\u{10FFFF}"])
+        #expect(
+            try TextBatch(splitting: Array(text.utf8), source: "x").lines == [
+                "Grüße 👋", "中文", "€\u{10FFFF}",
+            ])
         #expect(throws: TokenizeError.invalidUTF8(file: "s", line: 11, byteOffset: 0)) {
             try TextBatch(splitting: [0x61, 0x0A, 0xFF], source: "s", firstLine: 10)
         }
@@ -191,7 +238,9 @@ struct SamplingTests {
         let sharp = try (0..<20).map { _ in try model.sample(line, alpha: 50) }
         #expect(sharp.filter { $0 == best }.count >= 15)
         // Pieces and the batch form sample too.
-        #expect(try model.decode(pieces: try model.samplePieces(line, alpha: 0.1, nBestSize: 8)) == line)
+        #expect(
+            try model.decode(pieces: try model.samplePieces(line, alpha: 0.1, nBestSize: 8)) == line
+        )
         let batch = try model.sample(TextBatch([line, line]), alpha: 0.1)
         #expect(batch.count == 2)
     }
@@ -199,7 +248,8 @@ struct SamplingTests {
     @Test("BPE-dropout with probability 0 is the plain segmentation; with 0.3 it still decodes")
     func bpeDropout() throws {
         let model = try Fixtures.tinyModels().bpe
-        let line = "Two young guys with shaggy hair look at their hands while hanging out in the yard."
+        let line =
+            "Two young guys with shaggy hair look at their hands while hanging out in the yard."
         #expect(try model.sample(line, alpha: 0) == (try model.encode(line)))
         for _ in 0..<20 {
             #expect(try model.decode(try model.sample(line, alpha: 0.3)) == line)

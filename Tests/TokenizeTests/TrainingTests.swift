@@ -3,7 +3,8 @@ import TestSupport
 import Testing
 import Tokenize
 
-/// Training through the shim must produce what Debian's `spm_train` produces with the same options, keep the
+/// Training through the shim must produce what Debian's `spm_train` produces with the same options,
+/// keep the
 /// toolkit's special ids, honour every option, and fail cleanly on bad input.
 @Suite("Training")
 struct TrainingTests {
@@ -12,7 +13,9 @@ struct TrainingTests {
         Set(try FileManager.default.contentsOfDirectory(atPath: directory.url.path))
     }
 
-    @Test("the .vocab equals spm_train's with the same options", arguments: TrainingOptions.ModelType.allCases)
+    @Test(
+        "the .vocab equals spm_train's with the same options",
+        arguments: TrainingOptions.ModelType.allCases)
     func sameAsSpmTrain(type: TrainingOptions.ModelType) throws {
         let tiny = try Fixtures.tinyModels()
         let directory = try TemporaryDirectory()
@@ -20,20 +23,26 @@ struct TrainingTests {
         options.vocabularySize = 600
         options.modelType = type
         options.threads = 1
-        try SentencePieceModel.train(inputs: tiny.inputs, modelPrefix: directory.path("ours"), options: options)
+        try SentencePieceModel.train(
+            inputs: tiny.inputs, modelPrefix: directory.path("ours"), options: options)
         _ = try Fixtures.spmTool(
             "spm_train",
             [
-                "--input=\(tiny.inputs.joined(separator: ","))", "--model_prefix=\(directory.path("theirs"))",
+                "--input=\(tiny.inputs.joined(separator: ","))",
+                "--model_prefix=\(directory.path("theirs"))",
                 "--vocab_size=600", "--model_type=\(type.rawValue)", "--character_coverage=1.0",
-                "--pad_id=0", "--unk_id=1", "--bos_id=2", "--eos_id=3", "--num_threads=1", "--minloglevel=2",
+                "--pad_id=0", "--unk_id=1", "--bos_id=2", "--eos_id=3", "--num_threads=1",
+                "--minloglevel=2",
             ])
         let ours = try String(contentsOfFile: directory.path("ours.vocab"), encoding: .utf8)
         let theirs = try String(contentsOfFile: directory.path("theirs.vocab"), encoding: .utf8)
         #expect(ours == theirs)
         #expect(ours.split(separator: "\n").count == 600)
         // Only the two final files are left: the temporary prefix is gone.
-        #expect(try Self.files(in: directory) == ["ours.model", "ours.vocab", "theirs.model", "theirs.vocab"])
+        #expect(
+            try Self.files(in: directory) == [
+                "ours.model", "ours.vocab", "theirs.model", "theirs.vocab",
+            ])
     }
 
     @Test("trained models have the toolkit's special ids and the exact vocabulary size")
@@ -57,19 +66,27 @@ struct TrainingTests {
     func verifyMismatch() throws {
         let model = try SentencePieceModel(contentsOf: Fixtures.referenceModel)
         try model.verify(vocabularySize: 8000, specialIds: .toolkit)
-        #expect(throws: TokenizeError.modelMismatch(
-            path: model.path, reason: "vocabulary size is 8000, the configuration says 8192")) {
+        #expect(
+            throws: TokenizeError.modelMismatch(
+                path: model.path, reason: "vocabulary size is 8000, the configuration says 8192")
+        ) {
             try model.verify(vocabularySize: 8192, specialIds: .toolkit)
         }
         let sentencePieceDefault = SpecialIds(pad: nil, unk: 0, bos: 1, eos: 2)
-        #expect(throws: TokenizeError.modelMismatch(
-            path: model.path,
-            reason: "special ids are pad=0 unk=1 bos=2 eos=3, the configuration says pad=none unk=0 bos=1 eos=2")) {
+        #expect(
+            throws: TokenizeError.modelMismatch(
+                path: model.path,
+                reason:
+                    "special ids are pad=0 unk=1 bos=2 eos=3, the configuration says pad=none unk=0 bos=1 eos=2"
+            )
+        ) {
             try model.verify(vocabularySize: 8000, specialIds: sentencePieceDefault)
         }
     }
 
-    @Test("user-defined symbols stay whole, control symbols are never matched, sampling a subset works")
+    @Test(
+        "user-defined symbols stay whole, control symbols are never matched, sampling a subset works"
+    )
     func symbolsAndSampling() throws {
         let tiny = try Fixtures.tinyModels()
         let directory = try TemporaryDirectory()
@@ -81,7 +98,8 @@ struct TrainingTests {
         options.seed = 7
         let model = try SentencePieceModel.train(
             inputs: tiny.inputs, modelPrefix: directory.path("symbols"), options: options)
-        // User-defined symbols come right after the special ids, control ones too (spm_train's order).
+        // User-defined symbols come right after the special ids, control ones too (spm_train's
+        // order).
         let sep = model.id(for: "<sep>")
         let url = model.id(for: "@@URL@@")
         let toGerman = model.id(for: "<2de>")
@@ -141,7 +159,8 @@ struct TrainingTests {
         var options = TrainingOptions()
         options.vocabularySize = 50_000
         let error = #expect(throws: TokenizeError.self) {
-            try SentencePieceModel.train(inputs: [input], modelPrefix: directory.path("m"), options: options)
+            try SentencePieceModel.train(
+                inputs: [input], modelPrefix: directory.path("m"), options: options)
         }
         guard case .trainingFailed(let message) = error else {
             Issue.record("expected trainingFailed, got \(String(describing: error))")
@@ -159,20 +178,25 @@ struct TrainingTests {
         var options = TrainingOptions()
         options.characterCoverage = 1.5
         #expect(throws: TokenizeError.self) {
-            try SentencePieceModel.train(inputs: tiny.inputs, modelPrefix: directory.path("m"), options: options)
+            try SentencePieceModel.train(
+                inputs: tiny.inputs, modelPrefix: directory.path("m"), options: options)
         }
         options = TrainingOptions()
         options.specialIds = SpecialIds(pad: 0, unk: 0, bos: 2, eos: 3)
         #expect(throws: TokenizeError.self) {
-            try SentencePieceModel.train(inputs: tiny.inputs, modelPrefix: directory.path("m"), options: options)
+            try SentencePieceModel.train(
+                inputs: tiny.inputs, modelPrefix: directory.path("m"), options: options)
         }
         #expect(throws: TokenizeError.fileNotFound(path: directory.path("no/such/dir"))) {
-            try SentencePieceModel.train(inputs: tiny.inputs, modelPrefix: directory.path("no/such/dir/m"))
+            try SentencePieceModel.train(
+                inputs: tiny.inputs, modelPrefix: directory.path("no/such/dir/m"))
         }
         #expect(try Self.files(in: directory).isEmpty)
     }
 
-    @Test("joint EN+DE model on all of Multi30k train, vocabulary 8000", .tags(.slow), .enabled(if: slowTestsEnabled))
+    @Test(
+        "joint EN+DE model on all of Multi30k train, vocabulary 8000", .tags(.slow),
+        .enabled(if: slowTestsEnabled))
     func fullMulti30k() throws {
         let directory = try TemporaryDirectory()
         let inputs = [sharedData("multi30k/train.en").path, sharedData("multi30k/train.de").path]

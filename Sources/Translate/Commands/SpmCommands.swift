@@ -1,4 +1,5 @@
-// `translate spm-train`, `spm-encode`, `spm-decode`: SentencePiece from the command line, with output
+// `translate spm-train`, `spm-encode`, `spm-decode`: SentencePiece from the command line, with
+// output
 // byte-identical to Debian's `spm_encode` / `spm_decode` on the same model and input.
 import CLI
 import Foundation
@@ -15,31 +16,52 @@ let spmTrainCommand = Command(
         Special ids are pad 0, unk 1, bos 2, eos 3 (the toolkit's convention).
         """,
     options: [
-        .value("--input", valueName: "FILE[,FILE...]", help: "Training text, one sentence per line; comma-separated files share one vocabulary."),
+        .value(
+            "--input", valueName: "FILE[,FILE...]",
+            help:
+                "Training text, one sentence per line; comma-separated files share one vocabulary."),
         .value("--model-prefix", valueName: "PREFIX", help: "Output path without extension."),
-        .value("--vocab-size", valueName: "N", default: "8000", help: "Vocabulary size, special pieces included."),
+        .value(
+            "--vocab-size", valueName: "N", default: "8000",
+            help: "Vocabulary size, special pieces included."),
         .value("--model-type", valueName: "TYPE", default: "unigram", help: "unigram or bpe."),
-        .value("--character-coverage", valueName: "X", default: "1.0", help: "Share of characters covered; the rest map to unk."),
-        .value("--input-sentence-size", valueName: "N", default: "0", help: "Sample this many sentences for training; 0 uses all."),
-        .value("--user-defined-symbols", valueName: "A,B", help: "Pieces always kept whole, comma-separated."),
-        .value("--control-symbols", valueName: "A,B", help: "Pieces inserted only by id, comma-separated."),
-        .flag("--byte-fallback", help: "Spell unknown characters as UTF-8 byte pieces instead of unk."),
+        .value(
+            "--character-coverage", valueName: "X", default: "1.0",
+            help: "Share of characters covered; the rest map to unk."),
+        .value(
+            "--input-sentence-size", valueName: "N", default: "0",
+            help: "Sample this many sentences for training; 0 uses all."),
+        .value(
+            "--user-defined-symbols", valueName: "A,B",
+            help: "Pieces always kept whole, comma-separated."),
+        .value(
+            "--control-symbols", valueName: "A,B",
+            help: "Pieces inserted only by id, comma-separated."),
+        .flag(
+            "--byte-fallback", help: "Spell unknown characters as UTF-8 byte pieces instead of unk."
+        ),
         .value("--seed", valueName: "N", help: "Seed for sentence sampling."),
-        .value("--threads", valueName: "N", default: "0", help: "Trainer threads; 0 means one per core."),
+        .value(
+            "--threads", valueName: "N", default: "0",
+            help: "Trainer threads; 0 means one per core."),
         .flag("--verbose", help: "Print SentencePiece's training log to stderr."),
     ]
 ) { arguments in
-    let inputs = try arguments.required("--input").split(separator: ",", omittingEmptySubsequences: false)
-        .map(String.init)
+    let inputs = try arguments.required("--input").split(
+        separator: ",", omittingEmptySubsequences: false
+    )
+    .map(String.init)
     if inputs.contains(where: \.isEmpty) {
-        throw UsageError("--input must be comma-separated file names, got '\(arguments.string("--input")!)'")
+        throw UsageError(
+            "--input must be comma-separated file names, got '\(arguments.string("--input")!)'")
     }
     let prefix = try arguments.required("--model-prefix")
     var options = TrainingOptions()
     options.vocabularySize = try arguments.int("--vocab-size", default: 8000, min: 1)
     let type = try arguments.choice("--model-type", default: "unigram", from: ["unigram", "bpe"])
     options.modelType = TrainingOptions.ModelType(rawValue: type)!
-    options.characterCoverage = try arguments.double("--character-coverage", default: 1.0, min: 0, max: 1)
+    options.characterCoverage = try arguments.double(
+        "--character-coverage", default: 1.0, min: 0, max: 1)
     if options.characterCoverage == 0 {
         throw UsageError("--character-coverage must be a number above 0 and at most 1, got '0'")
     }
@@ -84,7 +106,9 @@ let spmEncodeCommand = Command(
     options: [
         .value("--model", valueName: "MODEL", help: "SentencePiece model file."),
         .value("--output-format", valueName: "FORMAT", default: "piece", help: "piece or id."),
-        .value("--threads", valueName: "N", default: "1", help: "Encoding threads; 0 means one per core. Output does not depend on it."),
+        .value(
+            "--threads", valueName: "N", default: "1",
+            help: "Encoding threads; 0 means one per core. Output does not depend on it."),
     ],
     positionals: "[FILE ...]", count: 0...Int.max
 ) { arguments in
@@ -125,7 +149,8 @@ let spmEncodeCommand = Command(
         writeStandardError(
             "spm-encode: \(lines) lines, \(pieces) pieces, encoding "
                 + String(format: "%.3f", encodeSeconds) + " s, CPU "
-                + String(format: "%.3f", encodeCPUSeconds) + " s (excluding reading and writing), word memo "
+                + String(format: "%.3f", encodeCPUSeconds)
+                + " s (excluding reading and writing), word memo "
                 + (model.memoizesWords ? "on" : "off") + "\n")
     }
 }
@@ -162,7 +187,8 @@ let spmDecodeCommand = Command(
                         let id = atoi(field)
                         if id < 0 || Int(id) >= vocabularySize {
                             throw RuntimeError(
-                                "\(source):\(firstLine + i): id \(id) is outside the vocabulary 0..<\(vocabularySize)")
+                                "\(source):\(firstLine + i): id \(id) is outside the vocabulary 0..<\(vocabularySize)"
+                            )
                         }
                         ids.append(id)
                     }
@@ -200,7 +226,8 @@ private func fields(of batch: TextBatch, line: Int) -> [ArraySlice<UInt8>] {
         .split(separator: 0x20, omittingEmptySubsequences: false)
 }
 
-/// C's `atoi` on a field: leading whitespace, an optional sign, then digits up to the first non-digit;
+/// C's `atoi` on a field: leading whitespace, an optional sign, then digits up to the first
+/// non-digit;
 /// 0 when there are none. Out-of-range values saturate.
 private func atoi(_ field: ArraySlice<UInt8>) -> Int32 {
     var i = field.startIndex
@@ -228,7 +255,8 @@ private func loadModel(_ path: String, memoizingWords: Bool = true) throws -> Se
     }
 }
 
-/// Calls `body` with batches of complete, UTF-8-validated lines from each input (stdin when `paths` is
+/// Calls `body` with batches of complete, UTF-8-validated lines from each input (stdin when `paths`
+/// is
 /// empty or for "-"), as soon as they are read, so a pipe is answered without waiting for its end.
 private func forEachInput(_ paths: [String], _ body: (TextBatch) throws -> Void) throws {
     try forEachInput(paths) { batch, _, _ in try body(batch) }
@@ -264,7 +292,8 @@ private func forEachInput(
             guard let lastNewline = pending.lastIndex(of: 0x0A) else { continue }
             let batch: TextBatch
             do {
-                batch = try TextBatch(splitting: pending[...lastNewline], source: source, firstLine: nextLine)
+                batch = try TextBatch(
+                    splitting: pending[...lastNewline], source: source, firstLine: nextLine)
             } catch {
                 throw RuntimeError(String(describing: error))
             }
@@ -336,7 +365,9 @@ private final class OutputBuffer {
     func flush() throws {
         var written = 0
         while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + written, $0.count - written) }
+            let n = bytes.withUnsafeBytes {
+                write(1, $0.baseAddress! + written, $0.count - written)
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw RuntimeError("<stdout>: \(String(cString: strerror(errno)))")
