@@ -65,6 +65,13 @@ public final class LineReader {
         self.fileDescriptor = fileDescriptor
     }
 
+    /// Whether `nextLine()` can return a line without reading again: a whole line is already buffered,
+    /// or the input has ended with bytes left. A reader answering a pipe takes the lines that are
+    /// here and translates them together, without waiting for lines that have not been written yet.
+    public var hasBufferedLine: Bool {
+        buffer[start...].contains(0x0A) || (atEnd && start < buffer.count)
+    }
+
     /// The next line without its `\n`, or `nil` at end of input.
     public func nextLine() -> [UInt8]? {
         while true {

@@ -5,11 +5,11 @@ let commands: [Command] = [
     trainCommand,
     spmTrainCommand, spmEncodeCommand, spmDecodeCommand,
     benchCommand,
-    scoreCommand, infoCommand, benchAttentionCommand,
+    scoreCommand, infoCommand, benchAttentionCommand, decodeCommand,
 ]
 
 Tool(
     name: "translate",
     abstract: "Train, run and score Luna encoder-decoder translation models.",
-    commands: commands
+    commands: commands, defaultCommand: "decode"
 ).main()

@@ -40,7 +40,9 @@ let scoreCommand = Command(
         sources = try parseIds(sourceLines, file: sourcePath, configuration: model.configuration)
         targets = try parseIds(targetLines, file: targetPath, configuration: model.configuration)
     } else {
-        let pieces = try loadSentencePiece(directory, configuration: model.configuration)
+        let pieces = try loadSentencePiece(
+            directory, configuration: model.configuration,
+            missingHint: "use --input-format id to score piece ids without it")
         do {
             sources = try pieces.encode(TextBatch(sourceLines)).sequences
             targets = try pieces.encode(TextBatch(targetLines)).sequences
@@ -55,26 +57,6 @@ let scoreCommand = Command(
         output += String(format: "%.6f", score.logProbability) + "\t\(score.tokenCount)\n"
     }
     writeStandardOutput(output)
-}
-
-/// The model of a model directory, its errors as one runtime error line.
-func loadModelDirectory(_ directory: String) throws -> EncoderDecoder {
-    do { return try ModelDirectory.load(directory) } catch { throw RuntimeError(error.description) }
-}
-
-/// The directory's `spm.model`, checked against the model's vocabulary size.
-private func loadSentencePiece(_ directory: String, configuration: ModelConfiguration) throws -> SentencePieceModel {
-    let path = (directory as NSString).appendingPathComponent(ModelDirectory.sentencePieceFile)
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw RuntimeError("\(path): no such file (use --input-format id to score piece ids without it)")
-    }
-    let pieces: SentencePieceModel
-    do { pieces = try SentencePieceModel(contentsOf: path) } catch { throw RuntimeError(String(describing: error)) }
-    guard pieces.vocabularySize == configuration.vocabularySize else {
-        throw RuntimeError(
-            "\(path) has \(pieces.vocabularySize) pieces but the model's vocab_size is \(configuration.vocabularySize)")
-    }
-    return pieces
 }
 
 /// Space-separated ids per line, each inside the vocabulary and not a special id.
