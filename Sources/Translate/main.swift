@@ -2,7 +2,7 @@ import CLI
 
 /// Every `translate` subcommand; each lives in its own file under Commands/.
 let commands: [Command] = [
-    trainCommand,
+    trainCommand, averageCommand,
     spmTrainCommand, spmEncodeCommand, spmDecodeCommand,
     benchCommand,
     scoreCommand, infoCommand, benchAttentionCommand, decodeCommand,

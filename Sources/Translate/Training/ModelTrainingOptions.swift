@@ -51,6 +51,7 @@ struct ModelTrainingOptions: Equatable {
     var bestMetric = "bleu"
     var validationBeam = 1
     var logEvery = 50
+    var keepLast = 5
 
     /// The presets: `small` (d 256, 4 heads, FFN 1024, 3+3 layers) and `base` (the paper's
     /// 512/8/2048/6+6). Every flag given overrides its preset value.
@@ -105,6 +106,7 @@ struct ModelTrainingOptions: Equatable {
         .value("--best-metric", valueName: "NAME", default: "bleu", help: "What checkpoint_best maximises: bleu or loss (minimised)."),
         .value("--valid-beam", valueName: "N", default: "1", help: "Beam size of validation decoding (1: greedy)."),
         .value("--log-every", valueName: "N", default: "50", help: "Log a metrics line every N updates."),
+        .value("--keep-last", valueName: "N", default: "5", help: "Keep the weights of the last N validations as checkpoint_UPDATE.safetensors (for translate average; 0: none)."),
     ]
 
     /// Resolves defaults, preset, config file and flags into options.
@@ -228,6 +230,7 @@ struct ModelTrainingOptions: Equatable {
         o.bestMetric = try a.choice("--best-metric", default: o.bestMetric, from: ["bleu", "loss"])
         o.validationBeam = try a.int("--valid-beam", default: o.validationBeam, min: 1, max: 64)
         o.logEvery = try a.int("--log-every", default: o.logEvery, min: 1)
+        o.keepLast = try a.int("--keep-last", default: o.keepLast, min: 0, max: 1000)
         return o
     }
 
@@ -261,7 +264,7 @@ struct ModelTrainingOptions: Equatable {
             "clip-norm": clipNorm, "max-tokens": maxTokens, "update-freq": updateFrequency, "seed": seed,
             "max-updates": maxUpdates, "max-epochs": maxEpochs, "time-budget": timeBudget,
             "validate-every": validateEvery, "patience": patience, "best-metric": bestMetric,
-            "valid-beam": validationBeam, "log-every": logEvery,
+            "valid-beam": validationBeam, "log-every": logEvery, "keep-last": keepLast,
         ]
         if let validPair { object["valid"] = validPair }
         if let sentencePieceModel { object["spm"] = sentencePieceModel }

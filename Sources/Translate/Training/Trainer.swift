@@ -269,6 +269,8 @@ final class Trainer {
                     + (better ? " best" : "") + " [\(format(result.seconds, 1)) s]\n")
         }
         try TrainingCheckpoint.write(model: model, optimizer: optimizer, state: state, to: lastCheckpointPath)
+        try TrainingCheckpoint.keepWeights(
+            of: model, update: state.update, in: saveDirectory, keeping: options.keepLast)
         if improved {
             try TrainingCheckpoint.write(model: model, optimizer: optimizer, state: state, to: bestCheckpointPath)
             do { try ModelDirectory.save(model, to: saveDirectory) } catch { throw RuntimeError(error.description) }

@@ -37,6 +37,29 @@ enum TrainingCheckpoint {
         try AtomicFile.write(data, to: path)
     }
 
+    /// Writes the weights alone as `checkpoint_UPDATE.safetensors` and removes the oldest such files
+    /// beyond `keeping` (what `translate average` averages).
+    static func keepWeights(of model: EncoderDecoder, update: Int, in directory: String, keeping: Int) throws {
+        guard keeping > 0 else { return }
+        let name = "checkpoint_\(update).safetensors"
+        let data = SafeTensors.encode(model.stateDictionary(), metadata: ["format": "pt", "update": String(update)])
+        try AtomicFile.write(data, to: (directory as NSString).appendingPathComponent(name))
+        for old in updateCheckpoints(in: directory).dropLast(keeping) {
+            try? FileManager.default.removeItem(atPath: old.path)
+        }
+    }
+
+    /// The `checkpoint_UPDATE.safetensors` files of a save directory, oldest first.
+    static func updateCheckpoints(in directory: String) -> [(update: Int, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.compactMap { name -> (Int, String)? in
+            guard name.hasPrefix("checkpoint_"), name.hasSuffix(".safetensors"),
+                let update = Int(name.dropFirst("checkpoint_".count).dropLast(".safetensors".count))
+            else { return nil }
+            return (update, (directory as NSString).appendingPathComponent(name))
+        }.sorted { $0.0 < $1.0 }
+    }
+
     /// Restores parameters, moments and state saved by `write`.
     /// - Throws: `RuntimeError` naming the file and what does not fit.
     static func read(from path: String, into model: EncoderDecoder, optimizer: Adam) throws -> TrainerState {
