@@ -308,69 +308,69 @@ final class TokenizerWorkspace {
         // 1.
         var n = scratch.count
         bytes.reserve(3 * n)
-        var o = Self.spaceAround(scratch.pointer, n, into: bytes.pointer) { input, p, _ in
-            let byte = input[p]
-            return byte < 0x80 && byte != 0x20 && Self.isSeparatedPunctuation[Int(byte)]
-        }
+        var o = Self.spaceAround(scratch.pointer, n, into: bytes.pointer, pass: 1)
         bytes.count = o
         // 2.
         n = o
         scratch.reserve(3 * n)
-        o = Self.spaceAround(bytes.pointer, n, into: scratch.pointer) { input, p, previous in
-            let byte = input[p]
-            return (byte == 0x2E || byte == 0x2C) && p >= 1 && !isDigit(input[p - 1]) && previous != p - 1
-        }
+        o = Self.spaceAround(bytes.pointer, n, into: scratch.pointer, pass: 2)
         scratch.count = o
         // 3.
         n = o
         bytes.reserve(3 * n)
-        o = Self.spaceAround(scratch.pointer, n, into: bytes.pointer) { input, p, previous in
-            let byte = input[p]
-            return (byte == 0x2E || byte == 0x2C) && p + 1 < n && !isDigit(input[p + 1]) && previous != p - 1
-        }
+        o = Self.spaceAround(scratch.pointer, n, into: bytes.pointer, pass: 3)
         bytes.count = o
         // 4.
         n = o
         scratch.reserve(3 * n)
-        o = Self.spaceAround(bytes.pointer, n, into: scratch.pointer) { input, p, _ in
-            input[p] == 0x2D && p >= 1 && isDigit(input[p - 1])
-        }
+        o = Self.spaceAround(bytes.pointer, n, into: scratch.pointer, pass: 4)
         scratch.count = o
         swap(&scratch.count, &bytes.count)
         bytes.swapStorage(with: scratch)
     }
 
-    /// Copies `input[0..<count]` to `output` with a space before and after each position where
-    /// `matches(input, position, previousMatch)` holds (positions ascending; `previousMatch` is
-    /// the last matched position or -2). Returns the output length.
-    @inline(__always)
+    /// Per byte value, the passes (bit 1 << pass) that may put spaces around it.
+    private static let candidates: [UInt8] = (0..<256).map { b in
+        var bits: UInt8 = 0
+        if b < 0x80 && b != 0x20 && isSeparatedPunctuation[b] { bits |= 1 << 1 }
+        if b == 0x2E || b == 0x2C { bits |= 1 << 2 | 1 << 3 }
+        if b == 0x2D { bits |= 1 << 4 }
+        return bits
+    }
+
+    /// Copies `input[0..<count]` to `output` with a space before and after each character that
+    /// pass `pass` (1–4, see `regularExpressionPasses`) matches. Returns the output length.
     private static func spaceAround(
-        _ input: UnsafeMutablePointer<UInt8>, _ count: Int, into output: UnsafeMutablePointer<UInt8>,
-        _ matches: (UnsafeMutablePointer<UInt8>, Int, Int) -> Bool
+        _ input: UnsafeMutablePointer<UInt8>, _ count: Int, into output: UnsafeMutablePointer<UInt8>, pass: Int
     ) -> Int {
+        let bit = UInt8(1) << UInt8(pass)
         var o = 0
         var copied = 0
         var previous = -2
-        for p in 0..<count where input[p] < 0x80 && !isLetterOrDigitOrHigh(input[p]) && matches(input, p, previous) {
-            let run = p - copied
-            if run > 0 { (output + o).update(from: input + copied, count: run) }
-            o += run
-            output[o] = 0x20
-            output[o + 1] = input[p]
-            output[o + 2] = 0x20
-            o += 3
-            copied = p + 1
-            previous = p
+        candidates.withUnsafeBufferPointer { table in
+            for p in 0..<count where table[Int(input[p])] & bit != 0 {
+                let matched: Bool
+                switch pass {
+                case 1: matched = true
+                case 2: matched = p >= 1 && !isDigit(input[p - 1]) && previous != p - 1
+                case 3: matched = p + 1 < count && !isDigit(input[p + 1]) && previous != p - 1
+                default: matched = p >= 1 && isDigit(input[p - 1])
+                }
+                guard matched else { continue }
+                let run = p - copied
+                if run > 0 { (output + o).update(from: input + copied, count: run) }
+                o += run
+                output[o] = 0x20
+                output[o + 1] = input[p]
+                output[o + 2] = 0x20
+                o += 3
+                copied = p + 1
+                previous = p
+            }
         }
         let run = count - copied
         if run > 0 { (output + o).update(from: input + copied, count: run) }
         return o + run
-    }
-
-    /// ASCII letters and digits (never matched by any pass): a quick reject.
-    @inline(__always)
-    private static func isLetterOrDigitOrHigh(_ byte: UInt8) -> Bool {
-        (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A || (byte >= 0x30 && byte <= 0x39)
     }
 
     /// The ASCII characters of pass 1's class: `{|}~`, ``[\]^_` ``, space to `&`, `(` to `+`,
