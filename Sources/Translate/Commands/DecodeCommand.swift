@@ -161,14 +161,14 @@ func defaultModelDirectory() throws -> String {
 /// What `--report-speed` counts.
 struct SpeedCount {
     var sentences = 0
-    /// Output pieces of the best hypotheses, EOS not counted.
+    /// Output pieces of the best hypotheses plus their EOS (as the PyTorch reference and CTranslate2 count).
     var targetTokens = 0
 
     mutating func add(_ results: [LineTranslation]) {
         for line in results {
             guard let best = line.hypotheses.first else { continue }
             sentences += 1
-            targetTokens += best.tokenCount
+            targetTokens += best.tokenCount + 1
         }
     }
 

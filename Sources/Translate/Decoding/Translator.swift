@@ -50,8 +50,8 @@ struct Translator {
 
     /// Up to `nBest` hypotheses per source, best first, in the order of `sources`.
     ///
-    /// - Parameter sources: piece ids without EOS, each non-empty and short enough for the model
-    ///   (`count + 1 <= max_positions`).
+    /// - Parameter sources: piece ids without EOS, short enough for the model (`count + 1 <=
+    ///   max_positions`); an empty one is searched from EOS alone.
     func translate(_ sources: [[Int]]) -> [[Hypothesis]] {
         let eos = model.configuration.eosId
         let withEOS = sources.map { $0 + [eos] }

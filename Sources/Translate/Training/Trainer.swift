@@ -310,19 +310,9 @@ final class Trainer {
     func translate(_ sources: [[Int]]) throws -> [String] {
         var decoding = DecodingOptions()
         decoding.beamSize = options.validationBeam
-        let c = model.configuration
-        let search = BeamSearch(
-            options: decoding, special: SpecialTokens(pad: c.padId, unknown: c.unknownId, bos: c.bosId, eos: c.eosId))
-        let order = sources.indices.sorted { sources[$0].count < sources[$1].count }
-        var outputs = [[Int]](repeating: [], count: sources.count)
-        let batchSize = max(1, 64 / options.validationBeam)
-        var start = 0
-        while start < order.count {
-            let chunk = Array(order[start..<min(start + batchSize, order.count)])
-            let results = search.search(model, sources: chunk.map { sources[$0] + [c.eosId] })
-            for (index, hypotheses) in zip(chunk, results) { outputs[index] = hypotheses.first?.tokens ?? [] }
-            start += batchSize
-        }
+        let translator = Translator(
+            model: model, options: decoding, limits: BatchLimits(sentences: max(1, 64 / options.validationBeam)))
+        let outputs = translator.translate(sources).map { $0.first?.tokens ?? [] }
         do { return try sentencePiece.decode(outputs) } catch { throw RuntimeError("\(error)") }
     }
 }
