@@ -87,13 +87,14 @@ struct spm_processor {
     /// takes it
     /// exclusively.
     struct Slot {
-        uint64_t hash = 0;
-        uint32_t key = 0;       // offset in memo_keys
-        uint32_t ids = 0;       // offset in memo_ids
+        uint64_t hash = 0;      // a word of up to 8 bytes is its own hash (the bytes, packed): no key check
+        uint32_t key = 0;       // offset in memo_keys (longer words), or the first inline id
+        uint32_t ids = 0;       // offset in memo_ids, or the second inline id
         uint16_t key_length = 0;
         uint16_t id_count = 0;
         float gap = 0;          // score gap to the runner-up segmentation; < 0 never memoisable
         bool used = false;
+        bool inline_ids = false;  // a short word with at most two ids keeps them in `key` and `ids`
     };
     mutable std::shared_mutex cache_mutex;
     mutable std::vector<Slot> memo_slots;
@@ -309,21 +310,37 @@ float stability_gap(const spm_processor &p, const std::vector<int> &ids) {
     return static_cast<float>(result.first - result.second);
 }
 
+/// The memo key of a word: its bytes packed for words up to 8 bytes (so equal keys and lengths mean equal
+/// words), 64-bit FNV-1a for longer ones (checked against the stored bytes).
 uint64_t word_hash(std::string_view word) {
+    if (word.size() <= 8) {
+        uint64_t packed = 0;
+        std::memcpy(&packed, word.data(), word.size());
+        return packed;
+    }
     uint64_t h = 14695981039346656037ull;
     for (unsigned char c : word) h = (h ^ c) * 1099511628211ull;
     return h;
+}
+
+/// The memo bucket for a key (a 64-bit finalizer, so packed short words spread over the table).
+size_t memo_bucket(uint64_t h, size_t mask) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return static_cast<size_t>(h) & mask;
 }
 
 /// The memo slot of `word`, or nullptr. Caller holds `cache_mutex`.
 const spm_processor::Slot *memo_find(const spm_processor &p, uint64_t h, std::string_view word) {
     if (p.memo_slots.empty()) return nullptr;
     size_t mask = p.memo_slots.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    for (size_t i = memo_bucket(h, mask);; i = (i + 1) & mask) {
         const auto &slot = p.memo_slots[i];
         if (!slot.used) return nullptr;
         if (slot.hash == h && slot.key_length == word.size() &&
-            std::memcmp(p.memo_keys.data() + slot.key, word.data(), word.size()) == 0)
+            (word.size() <= 8 ||
+             std::memcmp(p.memo_keys.data() + slot.key, word.data(), word.size()) == 0))
             return &slot;
     }
 }
@@ -339,25 +356,33 @@ bool memo_add(const spm_processor &p, uint64_t h, std::string_view word, const s
         size_t mask = grown.size() - 1;
         for (const auto &slot : p.memo_slots) {
             if (!slot.used) continue;
-            size_t i = slot.hash & mask;
+            size_t i = memo_bucket(slot.hash, mask);
             while (grown[i].used) i = (i + 1) & mask;
             grown[i] = slot;
         }
         p.memo_slots.swap(grown);
     }
     size_t mask = p.memo_slots.size() - 1;
-    size_t i = h & mask;
+    size_t i = memo_bucket(h, mask);
     while (p.memo_slots[i].used) i = (i + 1) & mask;
     auto &slot = p.memo_slots[i];
     slot.used = true;
     slot.hash = h;
-    slot.key = static_cast<uint32_t>(p.memo_keys.size());
     slot.key_length = static_cast<uint16_t>(word.size());
-    slot.ids = static_cast<uint32_t>(p.memo_ids.size());
     slot.id_count = static_cast<uint16_t>(ids.size());
     slot.gap = gap;
-    p.memo_keys.insert(p.memo_keys.end(), word.begin(), word.end());
-    p.memo_ids.insert(p.memo_ids.end(), ids.begin(), ids.end());
+    slot.inline_ids = word.size() <= 8 && ids.size() <= 2;
+    if (word.size() > 8) {
+        slot.key = static_cast<uint32_t>(p.memo_keys.size());
+        p.memo_keys.insert(p.memo_keys.end(), word.begin(), word.end());
+    }
+    if (slot.inline_ids) {
+        slot.key = ids.size() > 0 ? static_cast<uint32_t>(ids[0]) : 0;
+        slot.ids = ids.size() > 1 ? static_cast<uint32_t>(ids[1]) : 0;
+    } else {
+        slot.ids = static_cast<uint32_t>(p.memo_ids.size());
+        p.memo_ids.insert(p.memo_ids.end(), ids.begin(), ids.end());
+    }
     ++p.memo_count;
     *added = slot;
     return true;
@@ -426,11 +451,27 @@ spm::util::Status encode_line(const spm_processor &p, std::string_view line, std
         if (!(found[i].gap > bound * float(words[i].size() + 1))) return p.processor.Encode(line, ids);
     }
     ids->clear();
-    {
+    bool arena = false;
+    for (const auto &slot : found) {
+        if (slot.inline_ids) {
+            if (slot.id_count > 0) ids->push_back(static_cast<int>(slot.key));
+            if (slot.id_count > 1) ids->push_back(static_cast<int>(slot.ids));
+        } else {
+            arena = true;
+            break;
+        }
+    }
+    if (arena) {
+        ids->clear();
         std::shared_lock<std::shared_mutex> lock(p.cache_mutex);  // the id arena may be growing elsewhere
         for (const auto &slot : found) {
-            const int *first = p.memo_ids.data() + slot.ids;
-            ids->insert(ids->end(), first, first + slot.id_count);
+            if (slot.inline_ids) {
+                if (slot.id_count > 0) ids->push_back(static_cast<int>(slot.key));
+                if (slot.id_count > 1) ids->push_back(static_cast<int>(slot.ids));
+            } else {
+                const int *first = p.memo_ids.data() + slot.ids;
+                ids->insert(ids->end(), first, first + slot.id_count);
+            }
         }
     }
     return spm::util::Status();
