@@ -325,6 +325,11 @@ private final class OutputBuffer {
 
     /// Ids as `spm_encode --output_format id` prints them: decimal, space-separated, one line each.
     func appendIds(_ batch: EncodedBatch) {
+        // Work on a local array: appending to the stored property would pay a dynamic exclusivity
+        // check per byte.
+        var bytes: [UInt8] = []
+        swap(&bytes, &self.bytes)
+        defer { swap(&bytes, &self.bytes) }
         var digits = [UInt8](repeating: 0, count: 12)
         for line in 0..<batch.count {
             var first = true
@@ -353,6 +358,9 @@ private final class OutputBuffer {
 
     /// Pieces as `spm_encode` prints them: space-separated, one line each.
     func appendPieces(_ batch: PieceBatch) {
+        var bytes: [UInt8] = []
+        swap(&bytes, &self.bytes)
+        defer { swap(&bytes, &self.bytes) }
         for line in 0..<batch.count {
             for piece in batch.lineOffsets[line]..<batch.lineOffsets[line + 1] {
                 if piece > batch.lineOffsets[line] { bytes.append(0x20) }
