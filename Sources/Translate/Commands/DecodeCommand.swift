@@ -172,12 +172,28 @@ struct SpeedCount {
         }
     }
 
-    func report(seconds: Double) -> String {
+    /// Process CPU time (user + system) when counting started.
+    var startCPUSeconds = SpeedCount.processCPUSeconds()
+
+    /// User + system CPU seconds of the process so far, and its peak resident memory in MB.
+    static func processCPUSeconds() -> Double { usage().cpuSeconds }
+
+    private static func usage() -> (cpuSeconds: Double, peakMB: Double) {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let peakMB = Double(usage.ru_maxrss) / 1024
+        let cpuSeconds = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return (cpuSeconds, Double(usage.ru_maxrss) / 1024)
+    }
+
+    /// One line: counts, wall time and rates, the CPU time spent translating (user + system, all threads:
+    /// on a shared machine wall time measures the load as much as the work), and peak resident memory.
+    func report(seconds: Double) -> String {
+        let (cpuNow, peakMB) = Self.usage()
+        let cpuSeconds = cpuNow - startCPUSeconds
         return "translated \(sentences) sentences (\(targetTokens) target tokens) in \(format(seconds, 2)) s: "
             + "\(format(Double(sentences) / max(seconds, 1e-9), 1)) sentences/s, "
-            + "\(format(Double(targetTokens) / max(seconds, 1e-9), 1)) target tokens/s, peak memory \(format(peakMB, 0)) MB\n"
+            + "\(format(Double(targetTokens) / max(seconds, 1e-9), 1)) target tokens/s, "
+            + "cpu \(format(cpuSeconds, 2)) s (decoding only), peak memory \(format(peakMB, 0)) MB\n"
     }
 }
