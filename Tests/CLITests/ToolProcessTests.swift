@@ -42,3 +42,39 @@ struct ToolProcessTests {
         #expect(readme.contains("scripts/demo"))
     }
 }
+
+@Suite("README documents the commands")
+struct ReadmeTests {
+    /// The long flags listed in the options section of a help text.
+    private func flags(inHelp help: String) -> Set<String> {
+        let options = help.components(separatedBy: "\noptions:\n").dropFirst().first ?? ""
+        let section = options.components(separatedBy: "\n\n").first ?? ""
+        var found: Set<String> = []
+        for line in section.split(separator: "\n") {
+            for word in line.split(separator: " ") where word.hasPrefix("--") {
+                found.insert(String(word.trimmingCharacters(in: CharacterSet(charactersIn: ","))))
+            }
+        }
+        return found.subtracting(["--help"])
+    }
+
+    @Test("every subcommand has a section and every flag of every command appears in the README")
+    func everyFlag() throws {
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let list = try runTool("translate", ["help"]).standardOutput
+        let commandSection = list.components(separatedBy: "commands:\n")[1].components(separatedBy: "\n\n")[0]
+        let names = commandSection.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0 != "help" }
+        #expect(names.count >= 8)
+        for name in names {
+            #expect(readme.contains("translate \(name)") || readme.contains("`\(name)`"), "no section for \(name)")
+            let help = try runTool("translate", [name, "--help"]).standardOutput
+            for flag in flags(inHelp: help) {
+                #expect(readme.contains(flag), "README lacks \(flag) of translate \(name)")
+            }
+        }
+        let bleuFlags = flags(inHelp: try runTool("bleu", ["--help"]).standardOutput)
+        #expect(bleuFlags.count > 10)
+        for flag in bleuFlags { #expect(readme.contains(flag), "README lacks \(flag) of bleu") }
+    }
+}
