@@ -68,4 +68,37 @@ struct TrainFailureTests {
         let left = try FileManager.default.contentsOfDirectory(atPath: save)
         #expect(!left.contains { $0.contains(".tmp-") }, "temporary files left: \(left)")
     }
+
+    @Test("a kill -9 at any moment leaves a checkpoint that loads, and the same command resumes from it")
+    func killed() throws {
+        let folder = try TemporaryDirectory()
+        let save = folder.path("run")
+        let arguments = try tinyTrain(folder, saveDirectory: save, updates: 100_000)
+        let checkpoint = save + "/checkpoint_last.safetensors"
+        // Kills at different moments after the first checkpoint exists: mid-update, mid-validation, mid-write.
+        for delay in [0.0, 0.15, 0.4] {
+            let process = Process()
+            process.executableURL = productsDirectory.appendingPathComponent("translate")
+            process.arguments = arguments
+            process.standardError = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(120)
+            while !FileManager.default.fileExists(atPath: checkpoint) && Date() < deadline { usleep(20_000) }
+            usleep(useconds_t(delay * 1_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let file = try SafeTensors(contentsOf: checkpoint)
+            #expect(file.metadata["trainer_state"] != nil)
+            #expect(try file.floatTensors().count > 20)
+        }
+        let state = try SafeTensors(contentsOf: checkpoint).metadata["trainer_state"]!
+        let update = try #require(
+            (try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any])?["update"] as? Int)
+        var resume = arguments
+        resume[resume.firstIndex(of: "100000")!] = String(update + 1)
+        let result = try runTool("translate", resume)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("resuming from \(checkpoint) at update \(update)"))
+    }
 }
