@@ -102,6 +102,25 @@ struct CommandTests {
         #expect(result.standardError.hasPrefix("error: --tokenize must be one of none, 13a, intl, char, zh, got 'moses'\n"))
     }
 
+    @Test("an empty hypothesis file is an error, as in sacreBLEU")
+    func emptySystem() throws {
+        let folder = try TemporaryDirectory()
+        try folder.write("ref.txt", "")
+        try folder.write("hyp.txt", "")
+        let result = try runTool("bleu", ["ref.txt", "-i", "hyp.txt"], currentDirectory: folder.url)
+        #expect(result.status == 1)
+        #expect(result.standardError == "error: hyp.txt has no lines\n")
+    }
+
+    @Test("--help lists sacreBLEU's flags and exits 0")
+    func help() throws {
+        let result = try runTool("bleu", ["--help"])
+        #expect(result.status == 0)
+        for flag in ["-tok", "-lc", "-s METHOD", "-sv", "-w N", "-b", "-f FORMAT", "-nr", "-sl", "-m", "-cw", "-ci", "--paired-bs"] {
+            #expect(result.standardOutput.contains(flag), "\(flag)")
+        }
+    }
+
     @Test("no reference file is a usage error, exit 64")
     func noReference() throws {
         let result = try runTool("bleu", ["-i", "x.txt"])

@@ -63,7 +63,8 @@ public struct BLEU: Sendable {
         result.values.withUnsafeMutableBufferPointer { values in
             let output = SendableBuffer(values)
             parallelChunks(count: hypotheses.count, threads: threads) { range in
-                var counter = BLEUCounter(tokenizer: tokenizer, lowercase: lowercase)
+                var counter = BLEUCounter(
+                    tokenizer: tokenizer, lowercase: lowercase, capacity: min(1 << 16, max(64, range.count * 16)))
                 var segmentReferences: [String] = []
                 for i in range {
                     segmentReferences.removeAll(keepingCapacity: true)
@@ -88,7 +89,7 @@ public struct BLEU: Sendable {
 
     /// One segment's statistics against its references (any number, at least one).
     public func sentenceStatistics(hypothesis: String, references: [String]) -> NGramStatistics {
-        var counter = BLEUCounter(tokenizer: tokenizer, lowercase: lowercase)
+        var counter = BLEUCounter(tokenizer: tokenizer, lowercase: lowercase, capacity: 64)
         var values = [Int](repeating: 0, count: SegmentStatistics.stride)
         values.withUnsafeMutableBufferPointer { counter.statistics(hypothesis: hypothesis, references: references, into: $0) }
         return NGramStatistics(

@@ -9,7 +9,7 @@ struct BLEUCounter {
     let tokenizer: Tokenizer
     let lowercase: Bool
     private let workspace = TokenizerWorkspace()
-    private var interner = TokenInterner()
+    private var interner: TokenInterner
     private var hypothesisIDs: [UInt32] = []
     private var referenceIDs: [UInt32] = []
     private var referenceEnds: [Int] = []
@@ -32,10 +32,15 @@ struct BLEUCounter {
     private var generation: UInt32 = 0
     private var mask = 0
 
-    init(tokenizer: Tokenizer, lowercase: Bool) {
+    /// - Parameter capacity: the distinct tokens expected (the tables grow as needed); small
+    ///   for one sentence, large for a corpus.
+    init(tokenizer: Tokenizer, lowercase: Bool, capacity: Int = 1 << 16) {
         self.tokenizer = tokenizer
         self.lowercase = lowercase
-        resizeTable(1 << 12)
+        interner = TokenInterner(capacity: capacity)
+        var size = 16
+        while size < min(capacity, 1 << 12) { size <<= 1 }
+        resizeTable(size)  // a power of two: slots are hash & mask
     }
 
     private mutating func resizeTable(_ size: Int) {

@@ -150,7 +150,7 @@ public struct CHRF: Sendable {
 /// incrementally while reading a reference, like clipping in `BLEUCounter`.
 struct CHRFCounter {
     let metric: CHRF
-    private var words = TokenInterner(capacity: 1 << 12)
+    private var words = TokenInterner(capacity: 64)
 
     private struct Entry {
         var high: UInt64 = 0
@@ -169,7 +169,7 @@ struct CHRFCounter {
 
     init(metric: CHRF) {
         self.metric = metric
-        table = [Entry](repeating: Entry(), count: 1 << 12)
+        table = [Entry](repeating: Entry(), count: 1 << 10)
         mask = table.count - 1
     }
 

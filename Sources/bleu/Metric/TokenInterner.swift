@@ -12,7 +12,7 @@ struct TokenInterner {
         var length: Int
     }
 
-    private let storage = ByteBuffer(capacity: 1 << 16)
+    private let storage: ByteBuffer
     /// `tokens[id - 1]`.
     private var tokens: [Token] = []
     /// Open addressing; 0 = empty slot, otherwise an id.
@@ -25,6 +25,7 @@ struct TokenInterner {
         slots = [UInt32](repeating: 0, count: size)
         mask = size - 1
         tokens.reserveCapacity(capacity)
+        storage = ByteBuffer(capacity: capacity * 8)
     }
 
     var count: Int { tokens.count }

@@ -121,6 +121,7 @@ enum BLEUCommand {
             throw RuntimeError("use paired tests (--paired-bs) for several systems")
         }
         for system in systems {
+            if system.lines.isEmpty { throw RuntimeError("\(system.name) has no lines") }
             for stream in references.streams where stream.lines.count != system.lines.count {
                 throw RuntimeError(
                     "\(system.name) has \(system.lines.count) lines but \(stream.name) has \(stream.lines.count)")
