@@ -69,6 +69,10 @@ public final class Tape {
     /// A seed for one dropout mask (the stream is deterministic given the tape's seed).
     public func nextSeed() -> UInt64 { seeds.next() }
 
+    /// Restarts the dropout stream from `seed`, keeping the buffer pool: a training loop reseeds one tape
+    /// per step (so each step's masks follow from the step alone, for exact resume) without reallocating.
+    public func reseed(_ seed: UInt64) { seeds = SplitMix64(seed: seed) }
+
     /// A tensor of `shape` for an op's output: from the pool, contents unspecified.
     func allocate(_ shape: [Int]) -> Tensor {
         Tensor(shape: shape, scalars: pool.take(shape.reduce(1, *)))

@@ -59,6 +59,8 @@ final class Trainer {
     let saveDirectory: String
     let metrics: MetricsLog
     var state: TrainerState
+    /// One tape for every step, reseeded per batch, so its buffer pool serves the whole run.
+    private let tape = Tape(isTraining: true)
     private var epochBatches: (epoch: Int, batches: [[Int]])?
 
     init(
@@ -194,7 +196,7 @@ final class Trainer {
             let batch = nextBatch()
             // Dropout masks follow from (seed, update, part) alone: resuming reproduces them.
             let seed = SplitMix64.mix(UInt64(options.seed) &* 0x2545_F491_4F6C_DD1D &+ UInt64(state.update * 64 + part))
-            let tape = Tape(seed: seed, isTraining: true)
+            tape.reseed(seed)
             let (source, previous, target) = tensors(for: batch, in: train)
             let result = model.loss(
                 source: source, previousOutput: previous, target: target,
