@@ -91,13 +91,17 @@ public struct CHRF: Sendable {
     /// Concretely, per order: P = match/hyp, R = match/ref (ε = 1e-16 when empty). Without eps
     /// smoothing, P and R are averaged over the orders where both hyp and ref are non-empty, and
     /// chrF = 100 · (1+β²)·P·R / (β²·P + R).
-    public func score(_ statistics: [Double]) -> Double {
-        let eps = 1e-16
-        var score = 0.0
+    public func score(_ statistics: [Double]) -> Double { fScore(statistics) }
+
+    /// `score` in the precision of the statistics: Double for scores, Float for the bootstrap, which
+    /// sacreBLEU computes on numpy float32 arrays.
+    func fScore<T: BinaryFloatingPoint>(_ statistics: [T]) -> T {
+        let eps = T(1e-16)
+        var score: T = 0
         var effectiveOrder = 0
-        let factor = Double(beta * beta)
-        var averagePrecision = 0.0
-        var averageRecall = 0.0
+        let factor = T(beta * beta)
+        var averagePrecision: T = 0
+        var averageRecall: T = 0
         for i in 0..<order {
             let hyp = statistics[3 * i]
             let ref = statistics[3 * i + 1]
@@ -112,13 +116,13 @@ public struct CHRF: Sendable {
                 effectiveOrder += 1
             }
         }
-        if epsSmoothing { return 100 * score / Double(order) }
+        if epsSmoothing { return 100 * score / T(order) }
         if effectiveOrder == 0 {
             averagePrecision = 0
             averageRecall = 0
         } else {
-            averagePrecision /= Double(effectiveOrder)
-            averageRecall /= Double(effectiveOrder)
+            averagePrecision /= T(effectiveOrder)
+            averageRecall /= T(effectiveOrder)
         }
         if averagePrecision + averageRecall != 0 {
             var result = (1 + factor) * averagePrecision * averageRecall

@@ -300,40 +300,5 @@ extension BLEU {
 extension CHRF {
     /// chrF of resampled statistics held as float32, computed in float32 as sacreBLEU's
     /// `_compute_f_score` does on numpy float32 input (numpy 2 keeps Python scalars weak).
-    public func bootstrapScore(_ sums: [Float]) -> Double {
-        let eps = Float(1e-16)
-        var score: Float = 0
-        var effectiveOrder = 0
-        let factor = Float(beta * beta)
-        var averagePrecision: Float = 0
-        var averageRecall: Float = 0
-        for i in 0..<order {
-            let hyp = sums[3 * i]
-            let ref = sums[3 * i + 1]
-            let match = sums[3 * i + 2]
-            let precision = hyp > 0 ? match / hyp : eps
-            let recall = ref > 0 ? match / ref : eps
-            let denominator = factor * precision + recall
-            score += denominator > 0 ? (1 + factor) * precision * recall / denominator : eps
-            if hyp > 0 && ref > 0 {
-                averagePrecision += precision
-                averageRecall += recall
-                effectiveOrder += 1
-            }
-        }
-        if epsSmoothing { return Double(100 * score / Float(order)) }
-        if effectiveOrder == 0 {
-            averagePrecision = 0
-            averageRecall = 0
-        } else {
-            averagePrecision /= Float(effectiveOrder)
-            averageRecall /= Float(effectiveOrder)
-        }
-        if averagePrecision + averageRecall != 0 {
-            var result = (1 + factor) * averagePrecision * averageRecall
-            result /= factor * averagePrecision + averageRecall
-            return Double(100 * result)
-        }
-        return 0
-    }
+    public func bootstrapScore(_ sums: [Float]) -> Double { Double(fScore(sums)) }
 }
