@@ -18,6 +18,8 @@ let trainCommand = Command(
 ) { arguments in
     let options = try ModelTrainingOptions.resolve(arguments, parse: trainCommand.parse)
     try options.validate()
+    BLAS.threadCount = options.threads
+    Parallel.threadCount = options.threads
     try TrainRun(options: options).run()
 }
 

@@ -41,6 +41,8 @@ struct ModelTrainingOptions: Equatable {
     var maxTokens = 4096
     var updateFrequency = 1
     var seed = 1
+    /// Threads for OpenBLAS and the other kernels: a resource setting, not part of the recipe.
+    var threads = 2
 
     // Stopping and validation
     var maxUpdates = 0
@@ -98,6 +100,7 @@ struct ModelTrainingOptions: Equatable {
         .value("--max-tokens", valueName: "N", default: "4096", help: "Tokens per batch, padding included."),
         .value("--update-freq", valueName: "N", default: "1", help: "Batches accumulated per update."),
         .value("--seed", valueName: "N", default: "1", help: "Seed of initialisation, batching and dropout."),
+        .value("--threads", valueName: "N", default: "2", help: "Threads for OpenBLAS and the other kernels."),
         .value("--max-updates", valueName: "N", default: "0", help: "Stop after N updates (0: no limit)."),
         .value("--max-epochs", valueName: "N", default: "0", help: "Stop after N epochs (0: no limit)."),
         .value("--time-budget", valueName: "SECONDS", default: "0", help: "Stop after this much training time (0: no limit)."),
@@ -222,6 +225,7 @@ struct ModelTrainingOptions: Equatable {
         o.maxTokens = try a.int("--max-tokens", default: o.maxTokens, min: 16, max: 10_000_000)
         o.updateFrequency = try a.int("--update-freq", default: o.updateFrequency, min: 1, max: 1024)
         o.seed = try a.int("--seed", default: o.seed, min: 0, max: Int(Int32.max))
+        o.threads = try a.int("--threads", default: o.threads, min: 1, max: 256)
         o.maxUpdates = try a.int("--max-updates", default: o.maxUpdates, min: 0)
         o.maxEpochs = try a.int("--max-epochs", default: o.maxEpochs, min: 0)
         o.timeBudget = try a.double("--time-budget", default: o.timeBudget, min: 0)
