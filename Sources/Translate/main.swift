@@ -4,7 +4,7 @@ import CLI
 let commands: [Command] = [
     trainCommand, averageCommand,
     spmTrainCommand, spmEncodeCommand, spmDecodeCommand,
-    benchCommand,
+    benchCommand, benchTrainCommand,
     scoreCommand, infoCommand, benchAttentionCommand, decodeCommand,
 ]
 
