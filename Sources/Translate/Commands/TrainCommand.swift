@@ -20,12 +20,18 @@ let trainCommand = Command(
     try options.validate()
     BLAS.threadCount = options.threads
     Parallel.threadCount = options.threads
-    try TrainRun(options: options).run()
+    // Under mpirun: one rank of a data-parallel job (docs/distributed.md); otherwise no MPI at all.
+    let group = try DataParallelGroup.fromEnvironment(checkEvery: options.replicaCheckEvery)
+    do { try TrainRun(options: options, group: group).run() } catch { throw group?.reportable(error) ?? error }
 }
 
 /// One invocation of `translate train`, checked input first, training last.
 struct TrainRun {
     let options: ModelTrainingOptions
+    /// The MPI job this process is a rank of; only rank 0 reads the save directory or writes files.
+    var group: DataParallelGroup? = nil
+
+    var isLeader: Bool { group?.isLeader ?? true }
 
     var saveDirectory: String { options.saveDirectory }
     func path(_ name: String) -> String { (saveDirectory as NSString).appendingPathComponent(name) }
@@ -33,16 +39,17 @@ struct TrainRun {
     func run() throws {
         // Every input is read and checked before any training time is spent.
         let corpora = try options.trainPairs.map { try ParallelCorpus.load(source: $0[0], target: $0[1]) }
-        let validCorpus = try options.validPair.map { try ParallelCorpus.load(source: $0[0], target: $0[1]) }
-        try prepareSaveDirectory()
-        let sentencePiece = try loadOrTrainSentencePiece()
+        let validCorpus =
+            isLeader ? try options.validPair.map { try ParallelCorpus.load(source: $0[0], target: $0[1]) } : nil
+        if isLeader { try prepareSaveDirectory() }
+        let sentencePiece = try group.map(sharedSentencePiece) ?? loadOrTrainSentencePiece()
         let configuration = try modelConfiguration(vocabulary: sentencePiece)
-        try checkExistingModel(against: configuration)
+        if isLeader { try checkExistingModel(against: configuration) }
 
         var train = EncodedCorpus(source: [], target: [], kept: [], emptyPairs: 0, longPairs: 0)
         for corpus in corpora {
             let encoded = try EncodedCorpus.encode(corpus, with: sentencePiece, maxLength: options.maxLength)
-            if let warning = encoded.skippedWarning(corpusName: corpus.name, maxLength: options.maxLength) {
+            if isLeader, let warning = encoded.skippedWarning(corpusName: corpus.name, maxLength: options.maxLength) {
                 writeStandardError(warning + "\n")
             }
             train.source += encoded.source
@@ -62,25 +69,50 @@ struct TrainRun {
         let optimizer = Adam(parameters: model.parameters(prefix: ""))
         var state = TrainerState()
         let checkpoint = path("checkpoint_last.safetensors")
-        if FileManager.default.fileExists(atPath: checkpoint) {
+        if !isLeader {
+            // Rank 0 reads or starts the run and shares it below.
+        } else if FileManager.default.fileExists(atPath: checkpoint) {
             state = try TrainingCheckpoint.read(from: checkpoint, into: model, optimizer: optimizer)
             try MetricsLog(directory: saveDirectory).truncate(afterUpdate: state.update)
             writeStandardError("resuming from \(checkpoint) at update \(state.update), epoch \(state.epoch)\n")
         } else {
             do { try ModelDirectory.save(model, to: saveDirectory) } catch { throw RuntimeError(error.description) }
         }
-        let configData = try JSONSerialization.data(
-            withJSONObject: options.configObject(), options: [.prettyPrinted, .sortedKeys])
-        try AtomicFile.write(configData + Data("\n".utf8), to: path("train-config.json"))
+        if let group { state = try group.shareTrainingState(model: model, optimizer: optimizer, state: state) }
+        if isLeader {
+            let configData = try JSONSerialization.data(
+                withJSONObject: options.configObject(), options: [.prettyPrinted, .sortedKeys])
+            try AtomicFile.write(configData + Data("\n".utf8), to: path("train-config.json"))
 
-        writeStandardError(
-            "train: \(configuration.arch.rawValue), \(model.parameterCount) parameters, \(train.count) pairs"
-                + (valid.map { ", \($0.encoded.count) validation pairs" } ?? "") + ", vocabulary \(configuration.vocabularySize)\n")
+            writeStandardError(
+                "train: \(configuration.arch.rawValue), \(model.parameterCount) parameters, \(train.count) pairs"
+                    + (valid.map { ", \($0.encoded.count) validation pairs" } ?? "") + ", vocabulary \(configuration.vocabularySize)\n")
+        }
+        if isLeader, let group {
+            writeStandardError(
+                "train: \(group.size) data-parallel ranks, \(options.updateFrequency * group.size) batches per update "
+                    + "(--update-freq \(options.updateFrequency) on each)\n")
+        }
         installInterruptHandler()
         let trainer = Trainer(
             options: options, model: model, optimizer: optimizer, train: train, valid: valid,
-            sentencePiece: sentencePiece, state: state)
+            sentencePiece: sentencePiece, state: state, group: group)
         let reason = try trainer.run()
+        if let group {
+            let checksum = try group.checkReplicas(
+                trainer.parameters.map(\.parameter), update: trainer.state.update, checkpoint: trainer.lastCheckpointPath)
+            if isLeader {
+                writeStandardError(
+                    group.summary(
+                        parameterCount: model.parameterCount, trainingSeconds: trainer.state.trainingSeconds,
+                        checksum: checksum))
+            }
+            try group.finish()
+        }
+        guard isLeader else {
+            if reason == "interrupted" { throw ExitRequest(status: 130) }
+            return
+        }
         var summary = "stopped: \(reason) after \(trainer.state.update) updates (epoch \(trainer.state.epoch), "
             + "\(formatDuration(trainer.state.trainingSeconds)) of training)"
         if let best = trainer.state.bestValidation {
@@ -88,6 +120,17 @@ struct TrainRun {
         }
         writeStandardOutput(summary + "; model in \(saveDirectory)\n")
         if reason == "interrupted" { throw ExitRequest(status: 130) }
+    }
+
+    /// Rank 0's SentencePiece model (given, resumed or trained by rank 0 alone) on every rank.
+    private func sharedSentencePiece(_ group: DataParallelGroup) throws -> SentencePieceModel {
+        let model = isLeader ? try loadOrTrainSentencePiece() : nil
+        let bytes = try group.communicator.broadcast(
+            isLeader ? try Data(contentsOf: URL(fileURLWithPath: path("spm.model"))) : Data(), root: 0)
+        if let model { return model }
+        do { return try SentencePieceModel(bytes: bytes, name: "spm.model of rank 0") } catch {
+            throw RuntimeError(error.description)
+        }
     }
 
     private func prepareSaveDirectory() throws {

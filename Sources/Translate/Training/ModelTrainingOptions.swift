@@ -43,6 +43,9 @@ struct ModelTrainingOptions: Equatable {
     var seed = 1
     /// Threads for OpenBLAS and the other kernels: a resource setting, not part of the recipe.
     var threads = 2
+    /// Under mpirun: compare the ranks' parameter checksums every this many updates (0: only at the
+    /// end). A diagnostic setting, not part of the recipe.
+    var replicaCheckEvery = 100
 
     // Stopping and validation
     var maxUpdates = 0
@@ -101,6 +104,7 @@ struct ModelTrainingOptions: Equatable {
         .value("--update-freq", valueName: "N", default: "1", help: "Batches accumulated per update."),
         .value("--seed", valueName: "N", default: "1", help: "Seed of initialisation, batching and dropout."),
         .value("--threads", valueName: "N", default: "2", help: "Threads for OpenBLAS and the other kernels."),
+        .value("--replica-check-every", valueName: "N", default: "100", help: "Under mpirun: compare a checksum of every rank's parameters every N updates and at the end (0: only at the end)."),
         .value("--max-updates", valueName: "N", default: "0", help: "Stop after N updates (0: no limit)."),
         .value("--max-epochs", valueName: "N", default: "0", help: "Stop after N epochs (0: no limit)."),
         .value("--time-budget", valueName: "SECONDS", default: "0", help: "Stop after this much training time (0: no limit)."),
@@ -226,6 +230,7 @@ struct ModelTrainingOptions: Equatable {
         o.updateFrequency = try a.int("--update-freq", default: o.updateFrequency, min: 1, max: 1024)
         o.seed = try a.int("--seed", default: o.seed, min: 0, max: Int(Int32.max))
         o.threads = try a.int("--threads", default: o.threads, min: 1, max: 256)
+        o.replicaCheckEvery = try a.int("--replica-check-every", default: o.replicaCheckEvery, min: 0)
         o.maxUpdates = try a.int("--max-updates", default: o.maxUpdates, min: 0)
         o.maxEpochs = try a.int("--max-epochs", default: o.maxEpochs, min: 0)
         o.timeBudget = try a.double("--time-budget", default: o.timeBudget, min: 0)

@@ -59,13 +59,16 @@ final class Trainer {
     let saveDirectory: String
     let metrics: MetricsLog
     var state: TrainerState
+    /// The MPI job this trainer is one rank of; nil for a single process.
+    let group: DataParallelGroup?
     /// One tape for every step, reseeded per batch, so its buffer pool serves the whole run.
     private let tape = Tape(isTraining: true)
     private var epochBatches: (epoch: Int, batches: [[Int]])?
 
     init(
         options: ModelTrainingOptions, model: EncoderDecoder, optimizer: Adam, train: EncodedCorpus,
-        valid: ValidationSet?, sentencePiece: SentencePieceModel, state: TrainerState
+        valid: ValidationSet?, sentencePiece: SentencePieceModel, state: TrainerState,
+        group: DataParallelGroup? = nil
     ) {
         self.options = options
         self.model = model
@@ -79,7 +82,11 @@ final class Trainer {
         self.saveDirectory = options.saveDirectory
         self.metrics = MetricsLog(directory: options.saveDirectory)
         self.state = state
+        self.group = group
     }
+
+    /// Whether this process validates, logs and writes files: a single process, or rank 0.
+    var isLeader: Bool { group?.isLeader ?? true }
 
     var lastCheckpointPath: String { path("checkpoint_last.safetensors") }
     var bestCheckpointPath: String { path("checkpoint_best.safetensors") }
@@ -90,14 +97,23 @@ final class Trainer {
     /// Trains until a stopping condition holds, validating and saving on the way.
     /// - Returns: why it stopped, in words.
     func run() throws -> String {
-        let progress = Progress(
-            label: "train", total: options.maxUpdates > 0 ? Double(options.maxUpdates) : nil, unit: "updates",
-            completed: Double(state.update))
+        let progress =
+            isLeader
+            ? Progress(
+                label: "train", total: options.maxUpdates > 0 ? Double(options.maxUpdates) : nil, unit: "updates",
+                completed: Double(state.update)) : nil
         var windowStart = monotonicSeconds()
         var windowTokens = 0
         var windowLoss = 0.0, windowNLL = 0.0, windowTargetTokens = 0
         var stopReason = ""
+        var windowCommunication = (wait: group?.waitSeconds ?? 0, reduce: group?.reduceSeconds ?? 0)
         while true {
+            if let group {
+                let agreed = try group.agree(
+                    interrupted: interruptRequested.load(ordering: .relaxed), trainingSeconds: state.trainingSeconds)
+                if agreed.interrupted { interruptRequested.store(true, ordering: .relaxed) }
+                state.trainingSeconds = agreed.trainingSeconds
+            }
             if let reason = stopCondition() {
                 stopReason = reason
                 break
@@ -116,12 +132,19 @@ final class Trainer {
                 let loss = windowLoss / Double(max(windowTargetTokens, 1))
                 let nll = windowNLL / Double(max(windowTargetTokens, 1))
                 let lr = schedule.learningRate(at: state.update)
-                try metrics.append([
+                var record = [
                     "update": Double(state.update), "epoch": Double(state.epoch), "loss": loss, "nll_loss": nll,
                     "ppl": exp(nll), "lr": lr, "target_tokens_per_second": rate,
                     "wall_seconds": state.trainingSeconds,
-                ])
-                progress.update(
+                ]
+                if let group {
+                    record["ranks"] = Double(group.size)
+                    record["wait_seconds"] = group.waitSeconds - windowCommunication.wait
+                    record["allreduce_seconds"] = group.reduceSeconds - windowCommunication.reduce
+                    windowCommunication = (group.waitSeconds, group.reduceSeconds)
+                }
+                if isLeader { try metrics.append(record) }
+                progress?.update(
                     completed: Double(state.update),
                     note: "epoch \(state.epoch) loss \(format(loss, 3)) ppl \(format(exp(nll), 2)) "
                         + "lr \(String(format: "%.2e", lr)) \(Int(rate)) tok/s" + budgetNote())
@@ -131,16 +154,19 @@ final class Trainer {
                 windowNLL = 0
                 windowTargetTokens = 0
             }
+            if let group, group.checkEvery > 0, state.update % group.checkEvery == 0 {
+                try group.checkReplicas(parameters.map(\.parameter), update: state.update, checkpoint: lastCheckpointPath)
+            }
             if state.update % options.validateEvery == 0 {
-                if try validateAndSave() {
+                if try validateAndSaveOnLeader() {
                     stopReason = "no improvement in \(options.patience) validations (--patience)"
                     break
                 }
             }
         }
-        progress.finish()
+        progress?.finish()
         if state.update % options.validateEvery != 0 || state.update == 0 {
-            _ = try validateAndSave()
+            _ = try validateAndSaveOnLeader()
         }
         return stopReason
     }
@@ -188,12 +214,17 @@ final class Trainer {
     }
 
     /// One update: `--update-freq` batches forward and backward, gradients averaged over their
-    /// target tokens, clipped, and one Adam step.
+    /// target tokens, clipped, and one Adam step. In an MPI job of N ranks the update takes N times
+    /// as many batches, each rank computing its own (``DataParallelGroup``), and the gradients and
+    /// token counts are summed over the ranks before the division.
     /// - Returns: summed label-smoothed loss, summed NLL and target tokens of the update.
     private func runUpdate() throws -> (loss: Double, nll: Double, tokens: Int) {
         var lossSum = 0.0, nllSum = 0.0, tokens = 0
-        for part in 0..<options.updateFrequency {
+        for part in 0..<options.updateFrequency * (group?.size ?? 1) {
             let batch = nextBatch()
+            if let group, DataParallelGroup.rank(ofPart: part, updateFrequency: options.updateFrequency) != group.rank {
+                continue
+            }
             // Dropout masks follow from (seed, update, part) alone: resuming reproduces them.
             let seed = SplitMix64.mix(UInt64(options.seed) &* 0x2545_F491_4F6C_DD1D &+ UInt64(state.update * 64 + part))
             tape.reseed(seed)
@@ -202,15 +233,25 @@ final class Trainer {
                 source: source, previousOutput: previous, target: target,
                 labelSmoothing: Float(options.labelSmoothing), on: tape)
             let loss = Double(result.loss.value.scalar)
-            guard loss.isFinite else {
+            // In an MPI job a non-finite loss is caught on the sum below, by every rank at once.
+            guard loss.isFinite || group != nil else {
                 throw RuntimeError(
                     "the loss became \(loss) at update \(state.update + 1) (a batch of \(batch.count) sentences); "
                         + "training stopped, and \(lastCheckpointPath) still holds the last good checkpoint")
             }
-            tape.backward(from: result.loss)
+            if loss.isFinite { tape.backward(from: result.loss) }
             lossSum += loss
             nllSum += result.nllLoss
             tokens += result.tokenCount
+        }
+        if let group {
+            (lossSum, nllSum, tokens) = try group.sumTotals(loss: lossSum, nll: nllSum, tokens: tokens)
+            guard lossSum.isFinite else {
+                throw SharedFailure(
+                    "the loss became \(lossSum) at update \(state.update + 1) (summed over \(group.size) ranks); "
+                        + "training stopped, and \(lastCheckpointPath) still holds the last good checkpoint")
+            }
+            try group.sumGradients(parameters.map(\.parameter))
         }
         let scale = Float(1 / Double(max(tokens, 1)))
         for (_, parameter) in parameters {
@@ -221,9 +262,10 @@ final class Trainer {
         if options.clipNorm > 0 {
             let norm = clipGradientNorm(parameters, maxNorm: options.clipNorm)
             guard norm.isFinite else {
-                throw RuntimeError(
+                let message =
                     "the gradient norm became \(norm) at update \(state.update + 1); training stopped, and "
-                        + "\(lastCheckpointPath) still holds the last good checkpoint")
+                    + "\(lastCheckpointPath) still holds the last good checkpoint"
+                throw group == nil ? RuntimeError(message) : SharedFailure(message)
             }
         }
         state.update += 1
@@ -242,6 +284,14 @@ final class Trainer {
     }
 
     // MARK: - Validation and checkpoints
+
+    /// ``validateAndSave()`` on a single process or rank 0; in an MPI job every rank learns rank
+    /// 0's answer.
+    private func validateAndSaveOnLeader() throws -> Bool {
+        guard let group else { return try validateAndSave() }
+        let stop = group.isLeader ? try validateAndSave() : false
+        return try group.leaderDecision(stop)
+    }
 
     /// Validates (when there is a validation set), saves `checkpoint_last` and, on improvement,
     /// `checkpoint_best` and the model directory's weights.
