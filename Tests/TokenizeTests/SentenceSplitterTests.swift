@@ -55,6 +55,67 @@ struct SentenceSplitterTests {
         Case(
             locale: "en", paragraph: "No full stop at the end",
             sentences: ["No full stop at the end"]),
+        // A line or paragraph separator always ends a sentence (SB4), whatever follows it.
+        Case(
+            locale: "en", paragraph: "Worker falls from ladder\nOn Thursday, a worker fell.",
+            sentences: ["Worker falls from ladder", "On Thursday, a worker fell."]),
+        Case(
+            locale: "de", paragraph: "Mann stürzt von Leiter\r\nam Donnerstag\u{2029}Er fiel.",
+            sentences: ["Mann stürzt von Leiter", "am Donnerstag", "Er fiel."]),
+        Case(
+            locale: "en", paragraph: "one\u{2028}two\u{85}three",
+            sentences: ["one", "two", "three"]),
+        // Without the line break nothing marks the end of the headline.
+        Case(
+            locale: "en", paragraph: "Worker falls from ladder On Thursday, a worker fell.",
+            sentences: ["Worker falls from ladder On Thursday, a worker fell."]),
+        // "…" ends a sentence as "..." does, and like it not before a lower-case word.
+        Case(
+            locale: "en", paragraph: "It was in vain… For ten years nothing changed.",
+            sentences: ["It was in vain…", "For ten years nothing changed."]),
+        Case(
+            locale: "en", paragraph: "It was in vain... For ten years nothing changed.",
+            sentences: ["It was in vain...", "For ten years nothing changed."]),
+        Case(locale: "de", paragraph: "Na ja… mal sehen.", sentences: ["Na ja… mal sehen."]),
+        // A spaced dash after a sentence end opens a dialogue turn, unless a lower-case word
+        // follows it.
+        Case(
+            locale: "de", paragraph: "Wie das? - Wir würden Sie bitten. – Gern.",
+            sentences: ["Wie das?", "- Wir würden Sie bitten.", "– Gern."]),
+        Case(
+            locale: "de", paragraph: "Es war gut. - und dann kam er.",
+            sentences: ["Es war gut. - und dann kam er."]),
+        Case(
+            locale: "en", paragraph: "Prices rose - Analysts were surprised.",
+            sentences: ["Prices rose - Analysts were surprised."]),
+        // A number after a full stop starts a sentence (SB8 alone keeps "ham. 16,000 joints"
+        // together), except after abbreviations, initials, dotted abbreviations and ordinals.
+        Case(
+            locale: "en", paragraph: "It is Black Forest ham. 16,000 joints are sold a week.",
+            sentences: ["It is Black Forest ham.", "16,000 joints are sold a week."]),
+        Case(
+            locale: "en", paragraph: "Costs \"grew\". $325m went to health care.",
+            sentences: ["Costs \"grew\".", "$325m went to health care."]),
+        Case(
+            locale: "de", paragraph: "Er kam zur Rundschau. 1983 wechselte er zum ZDF.",
+            sentences: ["Er kam zur Rundschau.", "1983 wechselte er zum ZDF."]),
+        Case(
+            locale: "en",
+            paragraph: "About approx. 50 people saw No. 5 on Nov. 21 with the U.S. 30-year bond.",
+            sentences: [
+                "About approx. 50 people saw No. 5 on Nov. 21 with the U.S. 30-year bond."
+            ]),
+        Case(
+            locale: "de",
+            paragraph: "Er wohnt seit ca. 20 oder mehr Jahren in der Goethestr. 12 im Erdgeschoss.",
+            sentences: [
+                "Er wohnt seit ca. 20 oder mehr Jahren in der Goethestr. 12 im Erdgeschoss."
+            ]),
+        // Before a capitalised word, as German nouns are, ICU's own rule (SB11) splits after any
+        // full stop, as in "3. Oktober".
+        Case(
+            locale: "de", paragraph: "Es kamen ca. 50 Leute.",
+            sentences: ["Es kamen ca.", "50 Leute."]),
     ]
 
     @Test("hand-worked paragraphs", arguments: cases)
@@ -95,37 +156,54 @@ struct SentenceSplitterTests {
         #expect(rejoined == "  Eins.  Zwei!\nDrei? ")
     }
 
-    /// Joins runs of consecutive lines into paragraphs, splits them, and counts how many of the
-    /// original
-    /// line boundaries are sentence boundaries in the split (extra splits inside a line are
-    /// allowed).
+    /// One newstest set, the ICU locale of its language, and the recall and precision measured on
+    /// it (rounded down to a tenth of a percent), which `newstestBoundaries` must keep.
+    struct NewstestSet: Sendable, CustomStringConvertible {
+        let file: String
+        let locale: String
+        /// The least recall over all line boundaries that must be reached.
+        let recall: Double
+        /// The least precision that must be kept.
+        let precision: Double
+        var description: String { "\(file) (\(locale))" }
+    }
+
+    static let newstestSets = [
+        NewstestSet(file: "wmt/newstest2014.en", locale: "en", recall: 0.945, precision: 0.976),
+        NewstestSet(file: "wmt/newstest2014.de", locale: "de", recall: 0.943, precision: 0.956),
+        NewstestSet(file: "wmt/newstest2013.en", locale: "en", recall: 0.955, precision: 0.970),
+        NewstestSet(file: "wmt/newstest2013.de", locale: "de", recall: 0.952, precision: 0.929),
+    ]
+
+    /// Joins runs of 5 consecutive lines into paragraphs with a space, splits them, and measures
+    /// recall (the share of the original line boundaries that are sentence boundaries in the
+    /// split) and precision (the share of the splits that fall on line boundaries: a split inside
+    /// a line cuts a segment that the reference translates whole, though a few lines of newstest
+    /// hold two sentences).
     ///
-    /// Two figures: over all boundaries, and over boundaries after a line that ends like a sentence
-    /// (., !, ?,
-    /// …, or one of these followed by closing quotes or brackets). newstest has headlines without a
-    /// full
-    /// stop; joined with a space to the next line they are not sentence ends in any text, so no
-    /// splitter can
-    /// find them. The ≥ 95% bar applies to the second figure; the first is reported beside it.
-    @Test(
-        "real newstest paragraphs: at least 95% of line boundaries found",
-        arguments: [
-            ("wmt/newstest2014.en", "en"), ("wmt/newstest2014.de", "de"),
-            ("wmt/newstest2013.en", "en"), ("wmt/newstest2013.de", "de"),
-        ])
-    func newstestBoundaries(file: String, locale: String) throws {
-        let lines = try Fixtures.lines(file)
-        let splitter = SentenceSplitter(locale: locale)
+    /// Recall is reported over all boundaries and over those after a line that ends like a
+    /// sentence (., !, ?, …, maybe followed by closing quotes or brackets). The issue asked for
+    /// 95% over all boundaries. That is reached on newstest2013 but out of reach on newstest2014:
+    /// 5.4% of its boundaries follow a headline or caption without final punctuation ("Worker
+    /// falls from ladder: seriously injured" + " On Thursday, …"), which no rule on the text can
+    /// tell from a sentence going on without splitting German before its capitalised nouns. So
+    /// the test asserts what holds: the recall and precision measured per set, next to no missed
+    /// boundary after sentence-final punctuation, and every boundary found when the lines are
+    /// joined with newlines, as pasted text would be.
+    @Test("newstest paragraphs: recall and precision of line boundaries", arguments: newstestSets)
+    func newstestBoundaries(_ set: NewstestSet) throws {
+        let lines = try Fixtures.lines(set.file)
+        let splitter = SentenceSplitter(locale: set.locale)
         let paragraphSize = 5
         var boundaries = 0
         var found = 0
-        var extra = 0
+        var splits = 0
         var punctuated = 0
         var punctuatedFound = 0
+        var foundAcrossNewlines = 0
         for start in stride(from: 0, to: lines.count, by: paragraphSize) {
             let group = lines[start..<min(start + paragraphSize, lines.count)]
-            let paragraph = group.joined(separator: " ")
-            // UTF-8 offsets where each line after the first starts.
+            // UTF-8 offsets where each line after the first starts (the same with either joiner).
             var expected = Set<Int>()
             var endsLikeSentence = Set<Int>()
             var offset = 0
@@ -134,30 +212,46 @@ struct SentenceSplitterTests {
                 expected.insert(offset)
                 if Self.endsLikeSentence(line) { endsLikeSentence.insert(offset) }
             }
-            var split = Set<Int>()
-            var position = 0
-            let sentences = try splitter.split(paragraph)
-            for sentence in sentences.dropLast() {
-                position += sentence.description.utf8.count
-                split.insert(position)
-            }
-            #expect(sentences.map(\.description).joined() == paragraph)
+            let split = try Self.splitOffsets(splitter, group.joined(separator: " "))
             boundaries += expected.count
             found += expected.intersection(split).count
-            extra += split.subtracting(expected).count
+            splits += split.count
             punctuated += endsLikeSentence.count
             punctuatedFound += endsLikeSentence.intersection(split).count
+            let splitAcrossNewlines = try Self.splitOffsets(splitter, group.joined(separator: "\n"))
+            foundAcrossNewlines += expected.intersection(splitAcrossNewlines).count
         }
-        let share = Double(found) / Double(boundaries)
-        let punctuatedShare = Double(punctuatedFound) / Double(punctuated)
-        print(
-            "sentence boundaries \(file) (\(locale)): all \(found)/\(boundaries) = "
-                + String(format: "%.2f%%", share * 100) + "; after sentence-final punctuation "
-                + "\(punctuatedFound)/\(punctuated) = "
-                + String(format: "%.2f%%", punctuatedShare * 100)
-                + "; \(extra) extra splits inside lines")
-        #expect(punctuatedShare >= 0.95)
-        #expect(share >= 0.90)
+        let recall = Double(found) / Double(boundaries)
+        let punctuatedRecall = Double(punctuatedFound) / Double(punctuated)
+        let precision = Double(found) / Double(splits)
+        func percent(_ part: Int, _ whole: Int) -> String {
+            "\(part)/\(whole) = " + String(format: "%.2f%%", 100 * Double(part) / Double(whole))
+        }
+        let figures = [
+            "recall \(percent(found, boundaries))",
+            "(after sentence-final punctuation \(percent(punctuatedFound, punctuated)));",
+            "precision \(percent(found, splits)) (\(splits - found) splits inside lines);",
+            "joined with newlines, recall \(percent(foundAcrossNewlines, boundaries))",
+        ]
+        print("sentence boundaries \(set): " + figures.joined(separator: " "))
+        #expect(recall >= set.recall)
+        #expect(precision >= set.precision)
+        #expect(punctuatedRecall >= 0.995)
+        #expect(foundAcrossNewlines == boundaries)
+    }
+
+    /// UTF-8 offsets in `paragraph` where a sentence other than the first starts (its separators
+    /// included); checks on the way that the sentences rejoin to `paragraph`.
+    static func splitOffsets(_ splitter: SentenceSplitter, _ paragraph: String) throws -> Set<Int> {
+        let sentences = try splitter.split(paragraph)
+        #expect(sentences.map(\.description).joined() == paragraph)
+        var offsets = Set<Int>()
+        var position = 0
+        for sentence in sentences.dropLast() {
+            position += sentence.description.utf8.count
+            offsets.insert(position)
+        }
+        return offsets
     }
 
     /// Whether `line` ends with sentence-final punctuation, possibly followed by closing quotes or
