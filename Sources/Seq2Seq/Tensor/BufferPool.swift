@@ -40,9 +40,11 @@ final class BufferPool {
         peakBytes = max(peakBytes, bytesInUse)
         let wanted = BufferPool.sizeClass(count)
         // Any free buffer of this class or a larger one up to twice the size will do (shapes that vary
-        // from step to step then still share buffers; the allocator may also round a capacity up).
+        // from step to step then still share buffers; the allocator may also round a capacity up). Small
+        // buffers look further: malloc rounds their capacity up by a few elements, and by how much depends
+        // on the heap's state, so a 1-element buffer can come back filed as 4 or 6.
         var sizeClass = wanted
-        while sizeClass <= 2 * wanted {
+        while sizeClass <= max(2 * wanted, 64) {
             defer { sizeClass = BufferPool.sizeClass(sizeClass + 1) }
             guard var buffer = free[sizeClass]?.popLast() else { continue }
             lastUsed[sizeClass] = generation
