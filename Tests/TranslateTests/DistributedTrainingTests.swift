@@ -76,7 +76,9 @@ private let reference: Result<(data: TinyData, directory: String), Error> = Resu
 
 private struct RuntimeFailure: Error { let message: String }
 
-@Suite("mpirun -np 2 translate train", .serialized, .enabled(if: mpirun != nil, "needs Open MPI (scripts/setup --mpi)"))
+@Suite(
+    "mpirun -np 2 translate train", .serialized, .enabled(if: mpirun != nil, "needs Open MPI (scripts/setup --mpi)"),
+    .timeLimit(.minutes(10)))
 struct DistributedTrainingTests {
     @Test("two ranks with --update-freq 1 end with the parameters of one process with --update-freq 2")
     func twoRanksMatchAccumulation() throws {
@@ -132,6 +134,42 @@ struct DistributedTrainingTests {
         // Two updates of one process with 2 batches, then two of two ranks with 1 batch each: the
         // same run as four updates of one process with 2 batches.
         try expectSameParameters(folders[0] + "/run/checkpoint_last.safetensors", expected + "/checkpoint_last.safetensors")
+    }
+
+    @Test("SIGUSR1 to one rank stops every rank after the update; rank 0 saves and the job exits 130")
+    func signalStops() throws {
+        let data = try TinyData()
+        let directory = data.folder.path("stopped")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun!)
+        process.arguments =
+            ["--allow-run-as-root", "--oversubscribe", "-np", "2", productsDirectory.appendingPathComponent("translate").path]
+            + data.train(saveDirectory: directory, updates: 100_000, updateFrequency: 1)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(300)
+        while !FileManager.default.fileExists(atPath: directory + "/metrics.jsonl") && Date() < deadline {
+            usleep(50_000)
+        }
+        // Users signal mpirun, which forwards SIGUSR1 to every rank; a test process starts mpirun
+        // with the signal blocked, so this signals rank 1 alone, which also shows that the ranks
+        // agree to stop together.
+        let rankOne = try #require(rank(1, launchedBy: process.processIdentifier))
+        kill(rankOne, SIGUSR1)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let (_, state) = try checkpoint(directory + "/checkpoint_last.safetensors")
+        #expect(state["update"]! >= 1)
+    }
+}
+
+/// The process id of rank `rank` among the children of `mpirun`.
+private func rank(_ rank: Int, launchedBy mpirun: Int32) -> Int32? {
+    let children = (try? String(contentsOfFile: "/proc/\(mpirun)/task/\(mpirun)/children", encoding: .utf8)) ?? ""
+    return children.split(separator: " ").compactMap { Int32($0) }.first { pid in
+        let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+        return environment.split(separator: 0).contains { Data($0) == Data("OMPI_COMM_WORLD_RANK=\(rank)".utf8) }
     }
 }
 

@@ -93,7 +93,8 @@ struct TrainRun {
                 "train: \(group.size) data-parallel ranks, \(options.updateFrequency * group.size) batches per update "
                     + "(--update-freq \(options.updateFrequency) on each)\n")
         }
-        installInterruptHandler()
+        // mpirun kills the ranks a second after Ctrl-C, too soon to save, but forwards SIGUSR1 at once.
+        installInterruptHandler(alsoOn: group == nil ? [] : [SIGUSR1])
         let trainer = Trainer(
             options: options, model: model, optimizer: optimizer, train: train, valid: valid,
             sentencePiece: sentencePiece, state: state, group: group)

@@ -155,7 +155,7 @@ final class DataParallelGroup {
     func summary(parameterCount: Int, trainingSeconds: Double, checksum: UInt64) -> String {
         let perUpdate = reduceSeconds / Double(max(reductions, 1))
         let share = { (seconds: Double) in format(100 * seconds / max(trainingSeconds, 1e-9), 1) + "%" }
-        return "data-parallel: \(size) ranks agree on the parameters (checksum \(hex(checksum))); "
+        return "data-parallel: \(size == 1 ? "1 rank" : "\(size) ranks agree on the parameters") (checksum \(hex(checksum))); "
             + "\(parameterCount) gradient floats (\(format(Double(parameterCount) * 4 / 1_048_576, 1)) MiB) "
             + "in \(buckets?.buckets.count ?? 0) all-reduce calls per update; rank 0 spent "
             + "\(format(reduceSeconds, 2)) s summing gradients (\(format(perUpdate * 1000, 1)) ms per update, "

@@ -8,16 +8,15 @@ import Tokenize
 /// Set by the first Ctrl-C; the training loop saves a checkpoint and stops at the next update.
 let interruptRequested = Atomic<Bool>(false)
 
-/// Makes the first SIGINT or SIGTERM ask the training loop to stop cleanly; a second one ends the
-/// process at once.
-func installInterruptHandler() {
+/// Makes the first SIGINT or SIGTERM (or one of `extra`) ask the training loop to stop cleanly; a
+/// second one ends the process at once.
+func installInterruptHandler(alsoOn extra: [Int32] = []) {
     // A parent may have started us with these signals blocked (the mask survives exec); unblock them.
     var set = sigset_t()
     sigemptyset(&set)
-    sigaddset(&set, SIGINT)
-    sigaddset(&set, SIGTERM)
+    for signalNumber in [SIGINT, SIGTERM] + extra { sigaddset(&set, signalNumber) }
     sigprocmask(SIG_UNBLOCK, &set, nil)
-    for signalNumber in [SIGINT, SIGTERM] {
+    for signalNumber in [SIGINT, SIGTERM] + extra {
         signal(signalNumber) { number in
             if interruptRequested.exchange(true, ordering: .relaxed) {
                 signal(number, SIG_DFL)
