@@ -1,51 +1,11 @@
+import Foundation
+
 // Incremental (step-by-step) decoding for beam search: luna.md §2.4; fairseq's `incremental_state`.
-
-/// Everything an ``EncoderDecoder`` carries from one decoding step to the next, per row (hypothesis).
-///
-/// Luna: per layer the source-derived pieces (Π, the cross-attention keys/values, computed once at
-/// ``EncoderDecoder/start(sources:copies:)``) and the causal running sums, O(L·d) per row whatever the
-/// number of steps. Transformer: the cross keys/values and a self-attention key/value cache growing by
-/// one position per step.
-public struct DecoderState {
-    /// The encoder output, one row per hypothesis.
-    public internal(set) var encoder: EncoderOutput
-    var lunaContexts: [LunaDecoderSourceContext] = []
-    var causalStates: [CausalLunaState] = []
-    var crossKeys: [Variable] = []
-    var crossValues: [Variable] = []
-    var caches: [KeyValueCache] = []
-    /// Tokens fed so far.
-    public internal(set) var steps = 0
-    /// The source (index into `start`'s sources) each row belongs to.
-    public internal(set) var rowSources: [Int]
-
-    init(encoder: EncoderOutput) {
-        self.encoder = encoder
-        rowSources = Array(encoder.sourceLengths.indices)
-    }
-
-    /// Number of rows.
-    public var rowCount: Int { rowSources.count }
-
-    /// Keeps `rows` (indices into the current rows, repeats allowed), in that order.
-    ///
-    /// The source-derived tensors (encoder output, Π, cross keys and values) are equal for every row of a
-    /// source, so they are only copied when some row changes source (a finished sentence leaves the
-    /// batch); a beam step that shuffles hypotheses within their sentences copies only the running sums
-    /// or key/value caches, as fairseq does.
-    public mutating func reorder(rows: [Int]) {
-        let sources = rows.map { rowSources[$0] }
-        if sources != rowSources {
-            encoder = encoder.gatheringRows(rows)
-            lunaContexts = lunaContexts.map { $0.gatheringRows(rows) }
-            crossKeys = crossKeys.map { Variable($0.value.gatheringRows(rows)) }
-            crossValues = crossValues.map { Variable($0.value.gatheringRows(rows)) }
-            rowSources = sources
-        }
-        for i in causalStates.indices { causalStates[i].reorder(rows: rows) }
-        for i in caches.indices { caches[i].reorder(rows: rows) }
-    }
-}
+//
+// A step runs on raw buffers: one product per projection for all rows of all sentences (split over threads
+// by output columns), attention row by row over per-sentence keys, no allocation once the buffers have
+// grown to the batch. The equations are those of `LunaDecoderLayer.step` and `TransformerDecoderLayer.step`
+// (which remain the reference the parity tests compare against).
 
 extension EncoderDecoder: IncrementalDecoder {
     public typealias State = DecoderState
@@ -56,55 +16,449 @@ extension EncoderDecoder: IncrementalDecoder {
     /// source, source-major.
     public func start(sources: [[Int]], copies: Int) -> DecoderState {
         precondition(copies >= 1 && !sources.isEmpty && sources.allSatisfy { !$0.isEmpty }, "start: empty input")
-        let encoder = encode(TokenBatch(rows: sources, padId: configuration.padId), on: nil)
-        var state = DecoderState(encoder: encoder)
+        let c = configuration
+        let encoder = encode(TokenBatch(rows: sources, padId: c.padId), on: nil)
+        var context = DecoderSources()
         if var p = encoder.projected {
+            context.slots = p.shape[1]
+            context.packedLengths = encoder.sourceLengths.map { c.dynamicProjection ? min($0, context.slots) : context.slots }
             for layer in lunaDecoderLayers {
-                let context = layer.sourceContext(p: p, encoder: encoder)
-                state.lunaContexts.append(context)
-                p = context.nextP
+                let source = layer.sourceContext(p: p, encoder: encoder)
+                context.packQueries.append(source.packQuery.value)
+                context.crossKeys.append(source.crossKeys.value)
+                context.crossValues.append(source.crossValues.value)
+                p = source.nextP
+                let a = layer.self_attn
+                let projections = [a.pc_proj, a.q_proj] + (a.c_proj.map { [$0] } ?? [a.k_proj!, a.v_proj!])
+                (context.selfWeights, context.selfBiases) = (
+                    context.selfWeights + [fusedWeight(projections)], context.selfBiases + [fusedBias(projections)]
+                )
             }
-            state.causalStates = Array(repeating: CausalLunaState(), count: lunaDecoderLayers.count)
+            let softmaxCross = c.crossAttention == .softmax
+            context.crossPositions = softmaxCross ? encoder.states.shape[1] : context.slots
+            context.crossLengths = softmaxCross ? encoder.sourceLengths : context.packedLengths
         } else {
             for layer in transformerDecoderLayers {
                 let (keys, values) = layer.crossKeysValues(encoder.states)
-                state.crossKeys.append(keys)
-                state.crossValues.append(values)
+                context.crossKeys.append(keys.value)
+                context.crossValues.append(values.value)
+                let a = layer.self_attn
+                context.selfWeights.append(fusedWeight([a.query, a.key, a.value]))
+                context.selfBiases.append(fusedBias([a.query, a.key, a.value]))
             }
-            state.caches = Array(repeating: KeyValueCache(), count: transformerDecoderLayers.count)
+            context.crossPositions = encoder.states.shape[1]
+            context.crossLengths = encoder.sourceLengths
         }
-        if copies > 1 { state.reorder(rows: sources.indices.flatMap { Array(repeating: $0, count: copies) }) }
-        return state
+        context.outputWeight = Tensor.uninitialized([c.modelDimension, c.vocabularySize])
+        embed_tokens.weight.value.withUnsafeBufferPointer { table in
+            context.outputWeight.withUnsafeMutableBufferPointer { transposed in
+                transposeMatrix(
+                    table.baseAddress!, rows: c.vocabularySize, columns: c.modelDimension, into: transposed.baseAddress!)
+            }
+        }
+        return DecoderState(encoder: encoder, sources: context, copies: copies, layers: c.decoderLayers)
     }
 
     /// Feeds one token per row (position `position_offset + steps`) and returns the next-token
     /// log-probabilities, `[rows, V]` row-major.
     public func step(tokens: [Int], state: inout DecoderState) -> [Float] {
-        logProbabilities(step: tokens, state: &state).value.scalars
+        var scores = NextTokenScores()
+        step(tokens: tokens, state: &state, scores: &scores)
+        let v = configuration.vocabularySize
+        var values = scores.values
+        values.removeLast(values.count - tokens.count * v)
+        values.withUnsafeMutableBufferPointer { values in
+            let values = values.baseAddress!
+            Parallel.forEachRange(tokens.count, work: tokens.count * v * 4) { range in
+                for row in range {
+                    let x = values + row * v
+                    let shift = logSumExp(x, count: v)
+                    for j in 0..<v { x[j] -= shift }
+                }
+            }
+        }
+        return values
     }
 
     /// ``step(tokens:state:)`` as a tensor, `[rows, V]`.
     public func logProbabilities(step tokens: [Int], state: inout DecoderState) -> Variable {
+        Variable(Tensor(shape: [tokens.count, configuration.vocabularySize], scalars: step(tokens: tokens, state: &state)))
+    }
+
+    /// Feeds one token per row and writes the next-token logits `[rows, V]` into `scores` (the search takes
+    /// their log-softmax).
+    public func step(tokens: [Int], state: inout DecoderState, scores: inout NextTokenScores) {
         precondition(tokens.count == state.rowCount, "step: \(tokens.count) tokens for \(state.rowCount) rows")
-        let batch = TokenBatch(ids: tokens, batchSize: tokens.count, length: 1)
-        var y = embed(batch, start: state.steps, on: nil)  // [R, 1, d]
-        if !lunaDecoderLayers.isEmpty {
-            for (i, layer) in lunaDecoderLayers.enumerated() {
-                y = layer.step(y, context: state.lunaContexts[i], encoder: state.encoder, state: &state.causalStates[i])
-            }
-        } else {
-            for (i, layer) in transformerDecoderLayers.enumerated() {
-                y = layer.step(
-                    y, crossKeys: state.crossKeys[i], crossValues: state.crossValues[i],
-                    sourceMask: state.encoder.sourceMask, cache: &state.caches[i])
+        let c = configuration
+        let (rows, d, v) = (tokens.count, c.modelDimension, c.vocabularySize)
+        for token in tokens { precondition(token >= 0 && token < v, "step: token \(token) outside the vocabulary \(v)") }
+        // The products below are split over threads here; BLAS itself stays on one thread meanwhile.
+        let blasThreads = BLAS.threadCount
+        if blasThreads != 1 { BLAS.threadCount = 1 }
+        defer { if blasThreads != 1 { BLAS.threadCount = blasThreads } }
+        if !isKnownUniquelyReferenced(&state.memory) { state.memory = state.memory.copy() }
+        let wide = max(c.ffnDimension, state.sources.selfWeights.first?.shape[0] ?? 0)
+        state.scratch.prepare(rows: rows, width: d, wide: wide, positions: state.steps + 1)
+        let y = state.scratch.y.pointer
+
+        // y = √d·E[token] + S[position_offset + t]
+        let position = Sinusoid.table(positions: (c.positionOffset + state.steps)..<(c.positionOffset + state.steps + 1), dimension: d)
+        let scaleEmbedding = Float(d).squareRoot()
+        embed_tokens.weight.value.withUnsafeBufferPointer { table in
+            position.withUnsafeBufferPointer { position in
+                for (row, token) in tokens.enumerated() {
+                    let embedding = table.baseAddress! + token * d
+                    for j in 0..<d { y[row * d + j] = embedding[j] * scaleEmbedding + position[j] }
+                }
             }
         }
+
         state.steps += 1
-        let logits = outputLogits(y, on: nil)  // [R, 1, V]
-        return logSoftmax(reshape(logits, [tokens.count, configuration.vocabularySize]))
+        if lunaDecoderLayers.isEmpty {
+            transformerStep(rows: rows, state: &state)
+        } else {
+            lunaStep(rows: rows, state: &state)
+        }
+        state.pendingRows = nil
+
+        // logits = LN(y)·Eᵀ (pre-norm) or y·Eᵀ
+        let input = decoderLayerNorm.map { norm in layerNormRows(norm, y, rows: rows, width: d, scratch: state.scratch) } ?? y
+        scores.reserve(rows * v)
+        scores.rows = rows
+        scores.areLogProbabilities = false
+        state.sources.outputWeight.withUnsafeBufferPointer { transposed in
+            scores.values.withUnsafeMutableBufferPointer { logits in
+                decoderLinear(
+                    input, rows: rows, inputs: d, weight: transposed.baseAddress!, transposed: true, bias: nil,
+                    outputs: v, into: logits.baseAddress!)
+            }
+        }
     }
 
     public func reorder(_ state: inout DecoderState, rows: [Int]) {
         state.reorder(rows: rows)
+    }
+}
+
+// MARK: - Layers
+
+extension EncoderDecoder {
+    /// Luna decoder layers, one step (`LunaDecoderLayer.step`, `CausalLunaAttention.step`).
+    private func lunaStep(rows: Int, state: inout DecoderState) {
+        let c = configuration
+        let d = c.modelDimension
+        let scratch = state.scratch
+        let (y, first, second, wide) = (scratch.y.pointer, scratch.first.pointer, scratch.second.pointer, scratch.wide.pointer)
+        let memory = state.memory
+        let (heads, headWidth, slots) = (c.attentionHeads, c.headDimension, state.sources.slots)
+        let sumWidth = heads * headWidth * slots
+        if memory.keySums.isEmpty {
+            for _ in lunaDecoderLayers.indices {
+                memory.keySums.append(DecodingBuffer())
+                memory.valueSums.append(DecodingBuffer())
+                memory.spareKeySums.append(DecodingBuffer())
+                memory.spareValueSums.append(DecodingBuffer())
+            }
+            (memory.sumWidth, memory.sumHeads, memory.sumHeadWidth, memory.sumSlots) = (sumWidth, heads, headWidth, slots)
+        }
+        let firstStep = state.steps == 1
+        // Write the new sums in place when every row continues its own row, else into the spare buffers.
+        let inPlace = !firstStep && state.pendingRows == nil && memory.sumRows == rows
+        let parents = (0..<rows).map { Int32(state.memoryRow($0)) }
+        let t = Float(state.steps)
+        let rowSources = state.rowSources
+        let sources = state.sources
+
+        for (i, layer) in lunaDecoderLayers.enumerated() {
+            let pre = layer.normalizeBefore
+            let attention = layer.self_attn
+            let fusedWidth = sources.selfWeights[i].shape[0]
+            // Causal Luna self-attention.
+            let input = pre ? layerNormRows(layer.self_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
+            linearRows(input, rows: rows, weight: sources.selfWeights[i], bias: sources.selfBiases[i], into: wide)
+            if !inPlace {
+                memory.spareKeySums[i].reserve(rows * sumWidth)
+                memory.spareValueSums[i].reserve(rows * sumWidth)
+            }
+            let (oldKeys, oldValues) = (memory.keySums[i].pointer, memory.valueSums[i].pointer)
+            let (newKeys, newValues) =
+                inPlace ? (oldKeys, oldValues) : (memory.spareKeySums[i].pointer, memory.spareValueSums[i].pointer)
+            let scale = attention.scale(d)
+            let softplusBeta = Float(Foundation.log(2.0))
+            let activation = attention.activation
+            let tied = attention.c_proj != nil
+            sources.packQueries[i].withUnsafeBufferPointer { packQuery in
+                let packQuery = packQuery.baseAddress!
+                Parallel.forEachRange(rows, work: rows * sumWidth * 4) { range in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * slots) { buffer in
+                        let (alpha, e) = (buffer.baseAddress!, buffer.baseAddress! + slots)
+                        for row in range {
+                            let source = rowSources[row]
+                            let valid = sources.packedLengths[source]
+                            let projected = wide + row * fusedWidth
+                            for h in 0..<heads {
+                                let offset = h * headWidth
+                                let cRow = projected + offset
+                                let qRow = projected + d + offset
+                                let kRow = projected + 2 * d + offset
+                                let vRow = tied ? kRow : projected + 3 * d + offset
+                                // α = w(c·Πᵀ) over the L slots.
+                                let pi = packQuery + (source * heads + h) * slots * headWidth
+                                for l in 0..<slots {
+                                    let z = dotProduct(cRow, pi + l * headWidth, count: headWidth)
+                                    switch activation {
+                                    case .softplus:
+                                        alpha[l] = softplusBeta * z > 20 ? z : Foundation.log1p(Foundation.exp(softplusBeta * z)) / softplusBeta
+                                    case .elu:
+                                        alpha[l] = (z > 0 ? z : Foundation.expm1(z)) + 1
+                                    }
+                                }
+                                // S^K += kᵀα ([d/H, L]), S^V += αᵀv ([L, d/H]), reading the sums of the row continued.
+                                let head = (row * heads + h) * headWidth * slots
+                                let oldHead = (Int(parents[row]) * heads + h) * headWidth * slots
+                                let (keySum, valueSum) = (newKeys + head, newValues + head)
+                                addOuterProduct(
+                                    kRow, rows: headWidth, alpha, columns: slots,
+                                    to: firstStep ? nil : oldKeys + oldHead, into: keySum)
+                                addOuterProduct(
+                                    alpha, rows: slots, vRow, columns: headWidth,
+                                    to: firstStep ? nil : oldValues + oldHead, into: valueSum)
+                                // e = (s·q)·S^K / t, π = softmax over the unmasked slots, o = π·S^V / t.
+                                for l in 0..<slots { e[l] = 0 }
+                                for j in 0..<headWidth { multiplyAdd(qRow[j] * scale, keySum + j * slots, into: e, count: slots) }
+                                var maximum = -Float.infinity
+                                for l in 0..<valid {
+                                    e[l] *= 1 / t
+                                    maximum = max(maximum, e[l])
+                                }
+                                var total: Float = 0
+                                for l in 0..<valid {
+                                    e[l] = fastExp(e[l] - maximum)
+                                    total += e[l]
+                                }
+                                let inverse = 1 / total
+                                let o = first + row * d + offset
+                                for j in 0..<headWidth { o[j] = 0 }
+                                for l in 0..<valid { multiplyAdd(e[l] * inverse, valueSum + l * headWidth, into: o, count: headWidth) }
+                                for j in 0..<headWidth { o[j] *= 1 / t }
+                            }
+                        }
+                    }
+                }
+            }
+            if !inPlace {
+                swap(&memory.keySums[i], &memory.spareKeySums[i])
+                swap(&memory.valueSums[i], &memory.spareValueSums[i])
+            }
+            linearRows(first, rows: rows, layer: attention.out_proj, into: second)
+            residual(y, second, rows: rows, width: d, norm: pre ? nil : layer.self_attn_layer_norm, scratch: scratch)
+
+            // Cross-attention: Luna's unpack over the packed context, or softmax attention over the encoder.
+            let crossInput = pre ? layerNormRows(layer.encoder_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
+            let (query, output, crossHeads, crossScale): (Linear, Linear, Int, Float)
+            if let unpack = layer.encoder_attn {
+                (query, output, crossHeads) = (unpack.q_proj, unpack.out_proj, unpack.heads)
+                crossScale = 1 / Float(d / unpack.heads).squareRoot()
+            } else {
+                let softmax = layer.encoder_attn_softmax!
+                (query, output, crossHeads, crossScale) = (softmax.query, softmax.output, softmax.headCount, softmax.scale)
+            }
+            linearRows(crossInput, rows: rows, layer: query, into: first)
+            crossAttention(
+                first, rows: rows, layer: i, heads: crossHeads, scale: crossScale, rowSources: rowSources, sources: sources,
+                into: second)
+            linearRows(second, rows: rows, layer: output, into: first)
+            residual(y, first, rows: rows, width: d, norm: pre ? nil : layer.encoder_attn_layer_norm, scratch: scratch)
+
+            feedForward(layer.feedForward, norm: layer.final_layer_norm, pre: pre, rows: rows, scratch: scratch)
+        }
+        memory.sumRows = rows
+    }
+
+    /// Transformer decoder layers, one step (`TransformerDecoderLayer.step`).
+    private func transformerStep(rows: Int, state: inout DecoderState) {
+        let c = configuration
+        let d = c.modelDimension
+        let scratch = state.scratch
+        let (y, first, second, wide) = (scratch.y.pointer, scratch.first.pointer, scratch.second.pointer, scratch.wide.pointer)
+        let memory = state.memory
+        if memory.cachedKeys.isEmpty {
+            for _ in transformerDecoderLayers.indices {
+                memory.cachedKeys.append(DecodingBuffer())
+                memory.cachedValues.append(DecodingBuffer())
+            }
+            memory.cacheWidth = d
+        }
+        // This step's rows go to the caches after the previous steps' rows; each remembers its parent.
+        let t = state.steps
+        let start = memory.cachedRows
+        memory.stepStarts.append(start)
+        if t > 1 { memory.parents += (0..<rows).map { Int32(state.memoryRow($0)) } }
+        memory.cachedRows += rows
+        // The cache row of every position of every row (shared by the layers).
+        let history = scratch.history.pointer
+        for row in 0..<rows {
+            var index = row
+            for step in stride(from: t - 1, through: 0, by: -1) {
+                history[row * t + step] = Int32(memory.stepStarts[step] + index)
+                if step > 0 { index = Int(memory.parents[memory.stepStarts[step] - memory.stepStarts[1] + index]) }
+            }
+        }
+        let rowSources = state.rowSources
+        let sources = state.sources
+
+        for (i, layer) in transformerDecoderLayers.enumerated() {
+            let pre = layer.normalizeBefore
+            let attention = layer.self_attn
+            memory.cachedKeys[i].reserve(memory.cachedRows * d, keeping: start * d)
+            memory.cachedValues[i].reserve(memory.cachedRows * d, keeping: start * d)
+            let (keys, values) = (memory.cachedKeys[i].pointer, memory.cachedValues[i].pointer)
+            // Self-attention: q, k, v in one product; k and v join the caches; q attends over the row's history.
+            let input = pre ? layerNormRows(layer.self_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
+            linearRows(input, rows: rows, weight: state.sources.selfWeights[i], bias: state.sources.selfBiases[i], into: wide)
+            for row in 0..<rows {
+                (keys + (start + row) * d).update(from: wide + row * 3 * d + d, count: d)
+                (values + (start + row) * d).update(from: wide + row * 3 * d + 2 * d, count: d)
+            }
+            let scale = attention.scale
+            let heads = attention.headCount
+            Parallel.forEachRange(rows, work: rows * t * d * 4) { range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: t) { scores in
+                    for row in range {
+                        let positions = history + row * t
+                        attendRow(
+                            query: wide + row * 3 * d, heads: heads, headWidth: d / heads, scale: scale, count: t,
+                            key: { UnsafePointer(keys + Int(positions[$0]) * d) },
+                            value: { UnsafePointer(values + Int(positions[$0]) * d) },
+                            scores: scores.baseAddress!, into: first + row * d)
+                    }
+                }
+            }
+            linearRows(first, rows: rows, layer: attention.output, into: second)
+            residual(y, second, rows: rows, width: d, norm: pre ? nil : layer.self_attn_layer_norm, scratch: scratch)
+
+            // Cross-attention over the encoder states.
+            let cross = layer.encoder_attn
+            let crossInput = pre ? layerNormRows(layer.encoder_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
+            linearRows(crossInput, rows: rows, layer: cross.query, into: first)
+            crossAttention(
+                first, rows: rows, layer: i, heads: cross.headCount, scale: cross.scale, rowSources: rowSources,
+                sources: sources, into: second)
+            linearRows(second, rows: rows, layer: cross.output, into: first)
+            residual(y, first, rows: rows, width: d, norm: pre ? nil : layer.encoder_attn_layer_norm, scratch: scratch)
+
+            feedForward(layer.feedForward, norm: layer.final_layer_norm, pre: pre, rows: rows, scratch: scratch)
+        }
+    }
+
+    /// Softmax attention of each row's query `[R, d]` over the cross keys and values of its sentence
+    /// (`[P, d]`, the first `crossLengths[s]` positions unmasked), into `out` `[R, d]`.
+    private func crossAttention(
+        _ query: UnsafeMutablePointer<Float>, rows: Int, layer: Int, heads: Int, scale: Float, rowSources: [Int],
+        sources: DecoderSources, into out: UnsafeMutablePointer<Float>
+    ) {
+        let d = configuration.modelDimension
+        let positions = sources.crossPositions
+        sources.crossKeys[layer].withUnsafeBufferPointer { keys in
+            sources.crossValues[layer].withUnsafeBufferPointer { values in
+                let (keys, values) = (keys.baseAddress!, values.baseAddress!)
+                Parallel.forEachRange(rows, work: rows * positions * d * 4) { range in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: positions) { scores in
+                        for row in range {
+                            let source = rowSources[row]
+                            let base = source * positions
+                            attendRow(
+                                query: query + row * d, heads: heads, headWidth: d / heads, scale: scale,
+                                count: sources.crossLengths[source], key: { keys + (base + $0) * d },
+                                value: { values + (base + $0) * d }, scores: scores.baseAddress!, into: out + row * d)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The feed-forward block on `y` in place: `y += FFN(LN(y))` (pre-norm) or `y = LN(y + FFN(y))`.
+    private func feedForward(_ block: FeedForward, norm: LayerNorm, pre: Bool, rows: Int, scratch: DecoderScratch) {
+        let d = configuration.modelDimension
+        let (y, first, wide) = (scratch.y.pointer, scratch.first.pointer, scratch.wide.pointer)
+        let input = pre ? layerNormRows(norm, y, rows: rows, width: d, scratch: scratch) : y
+        linearRows(input, rows: rows, layer: block.expand, into: wide)
+        let hidden = rows * block.expand.outputDimension
+        Parallel.forEachRange(hidden, work: hidden) { range in
+            for j in range { wide[j] = max(wide[j], 0) }
+        }
+        linearRows(wide, rows: rows, layer: block.contract, into: first)
+        residual(y, first, rows: rows, width: d, norm: pre ? nil : norm, scratch: scratch)
+    }
+
+    /// `y += branch` (pre-norm), or `y = LN(y + branch)` (post-norm); `branch` is overwritten.
+    private func residual(
+        _ y: UnsafeMutablePointer<Float>, _ branch: UnsafeMutablePointer<Float>, rows: Int, width: Int, norm: LayerNorm?,
+        scratch: DecoderScratch
+    ) {
+        let count = rows * width
+        guard let norm else {
+            for j in 0..<count { y[j] += branch[j] }
+            return
+        }
+        for j in 0..<count { branch[j] += y[j] }
+        norm.weight.value.withUnsafeBufferPointer { weight in
+            norm.bias.value.withUnsafeBufferPointer { bias in
+                layerNormKernel(
+                    y, mean: scratch.mean.pointer, rstd: scratch.rstd.pointer, branch, weight: weight.baseAddress!,
+                    bias: bias.baseAddress!, rows: rows, columns: width, epsilon: norm.epsilon)
+            }
+        }
+    }
+
+    /// `LN(x)` of `rows` rows into the scratch's `normed` buffer, which it returns.
+    private func layerNormRows(
+        _ norm: LayerNorm, _ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, scratch: DecoderScratch
+    ) -> UnsafeMutablePointer<Float> {
+        let out = scratch.normed.pointer
+        norm.weight.value.withUnsafeBufferPointer { weight in
+            norm.bias.value.withUnsafeBufferPointer { bias in
+                layerNormKernel(
+                    out, mean: scratch.mean.pointer, rstd: scratch.rstd.pointer, x, weight: weight.baseAddress!,
+                    bias: bias.baseAddress!, rows: rows, columns: width, epsilon: norm.epsilon)
+            }
+        }
+        return out
+    }
+
+    /// `out = x·Wᵀ + b` for all rows (``decoderLinear``).
+    private func linearRows(_ x: UnsafeMutablePointer<Float>, rows: Int, layer: Linear, into out: UnsafeMutablePointer<Float>) {
+        linearRows(x, rows: rows, weight: layer.weight.value, bias: layer.bias?.value, into: out)
+    }
+
+    private func linearRows(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, weight: Tensor, bias: Tensor?, into out: UnsafeMutablePointer<Float>
+    ) {
+        let (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        weight.withUnsafeBufferPointer { w in
+            if let bias {
+                bias.withUnsafeBufferPointer { b in
+                    decoderLinear(
+                        x, rows: rows, inputs: inputs, weight: w.baseAddress!, bias: b.baseAddress!, outputs: outputs, into: out)
+                }
+            } else {
+                decoderLinear(x, rows: rows, inputs: inputs, weight: w.baseAddress!, bias: nil, outputs: outputs, into: out)
+            }
+        }
+    }
+
+    /// The weights of `projections` stacked into one `[Σ out, in]` matrix.
+    private func fusedWeight(_ projections: [Linear]) -> Tensor {
+        Tensor(
+            shape: [projections.reduce(0) { $0 + $1.outputDimension }, projections[0].inputDimension],
+            scalars: projections.flatMap(\.weight.value.scalars))
+    }
+
+    /// Their biases stacked (zeros for a projection without one).
+    private func fusedBias(_ projections: [Linear]) -> Tensor {
+        Tensor(
+            shape: [projections.reduce(0) { $0 + $1.outputDimension }],
+            scalars: projections.flatMap { $0.bias?.value.scalars ?? [Float](repeating: 0, count: $0.outputDimension) })
     }
 }

@@ -1,5 +1,235 @@
 // What a decoder carries from one step to the next (luna.md §2.4), and row reordering for beam search.
 
+/// Everything an ``EncoderDecoder`` carries from one decoding step to the next.
+///
+/// Source-derived tensors (the encoder output, Luna's Π and cross keys/values, the Transformer's cross
+/// keys/values) are kept once per source sentence and shared by all of its rows (hypotheses): reordering
+/// rows, or dropping a finished sentence, only rewrites the row → source map. The per-row memory is Luna's
+/// running sums (O(L·d) per row, whatever the number of steps) or the Transformer's self-attention keys and
+/// values (one position per row per step).
+///
+/// Reordering is lazy and copies nothing: Luna's sums are gathered by the next step as it adds that step's
+/// terms (one pass over the sums instead of two), and the Transformer's keys and values stay where they
+/// were written, each step's rows remembering the row of the previous step they continue, so attention
+/// reads every position of a hypothesis's history in place.
+public struct DecoderState {
+    /// The encoder output, one row per source sentence (rows of the state index it through ``rowSources``).
+    public internal(set) var encoder: EncoderOutput
+    /// Tokens fed so far.
+    public internal(set) var steps = 0
+    /// The source (index into `start`'s sources) each row belongs to.
+    public internal(set) var rowSources: [Int]
+    /// The rows of the last step's memory that the current rows continue; nil when row i continues row i.
+    var pendingRows: [Int]?
+    /// Per-source tensors and fused weights, fixed for the whole search.
+    let sources: DecoderSources
+    /// The per-row memory, copied on write (a copied state stepped separately gets its own).
+    var memory: DecoderMemory
+    /// Temporaries of one step (shared by copies of the state: they hold nothing between steps).
+    let scratch = DecoderScratch()
+
+    init(encoder: EncoderOutput, sources: DecoderSources, copies: Int, layers: Int) {
+        self.encoder = encoder
+        self.sources = sources
+        rowSources = encoder.sourceLengths.indices.flatMap { Array(repeating: $0, count: copies) }
+        memory = DecoderMemory(layers: layers)
+    }
+
+    /// Number of rows.
+    public var rowCount: Int { rowSources.count }
+
+    /// Keeps `rows` (indices into the current rows, repeats allowed), in that order. Copies nothing: see
+    /// the type's description.
+    public mutating func reorder(rows: [Int]) {
+        for row in rows { precondition(row >= 0 && row < rowCount, "reorder: row \(row) of \(rowCount)") }
+        rowSources = rows.map { rowSources[$0] }
+        guard steps > 0 else { return }
+        pendingRows = pendingRows.map { pending in rows.map { pending[$0] } } ?? rows
+    }
+
+    /// The row of the last step's memory that each current row continues.
+    func memoryRow(_ row: Int) -> Int { pendingRows?[row] ?? row }
+
+    /// Luna: each layer's running sums for the current rows (a copy, for inspection).
+    public var causalStates: [CausalLunaState] {
+        guard memory.keySums.count > 0, steps > 0 else {
+            return Array(repeating: CausalLunaState(), count: memory.keySums.count)
+        }
+        let rows = (0..<rowCount).map(memoryRow)
+        return memory.keySums.indices.map { layer in
+            let keys = Tensor(shape: memory.sumShape(keys: true), scalars: memory.keySums[layer].array(memory.sumRows * memory.sumWidth))
+            let values = Tensor(
+                shape: memory.sumShape(keys: false), scalars: memory.valueSums[layer].array(memory.sumRows * memory.sumWidth))
+            return CausalLunaState(keySum: keys.gatheringRows(rows), valueSum: values.gatheringRows(rows), steps: steps)
+        }
+    }
+
+    /// Transformer: each layer's self-attention keys and values for the current rows, `[rows, steps, d]`
+    /// (a copy, for inspection).
+    public var caches: [KeyValueCache] {
+        memory.cachedKeys.indices.map { layer in
+            guard steps > 0 else { return KeyValueCache() }
+            let d = memory.cacheWidth
+            var keys = [Float](repeating: 0, count: rowCount * steps * d)
+            var values = keys
+            for row in 0..<rowCount {
+                let history = memory.history(row: memoryRow(row), steps: steps)
+                for (position, arenaRow) in history.enumerated() {
+                    for j in 0..<d {
+                        keys[(row * steps + position) * d + j] = memory.cachedKeys[layer].pointer[arenaRow * d + j]
+                        values[(row * steps + position) * d + j] = memory.cachedValues[layer].pointer[arenaRow * d + j]
+                    }
+                }
+            }
+            return KeyValueCache(
+                keys: Tensor(shape: [rowCount, steps, d], scalars: keys),
+                values: Tensor(shape: [rowCount, steps, d], scalars: values))
+        }
+    }
+}
+
+/// What the decoder reads from the sources at every step: per layer, per source sentence.
+struct DecoderSources {
+    /// Luna: Π per layer, `[S, H, L, d/H]` (already scaled).
+    var packQueries: [Tensor] = []
+    /// Cross-attention keys and values per layer, `[S, P, d]`: P = L (Luna's packed context) or N (softmax
+    /// cross-attention over the encoder states).
+    var crossKeys: [Tensor] = []
+    var crossValues: [Tensor] = []
+    /// P.
+    var crossPositions = 0
+    /// Positions of P that are not masked, per sentence.
+    var crossLengths: [Int] = []
+    /// Luna: L, and the unmasked slots of P per sentence (all L without dynamic projection).
+    var slots = 0
+    var packedLengths: [Int] = []
+    /// The self-attention input projections of each layer fused into one `[W, d]` weight and `[W]` bias,
+    /// so that one product per layer serves them all: Luna `pc; q; c` (tied) or `pc; q; k; v`, the
+    /// Transformer `q; k; v`.
+    var selfWeights: [Tensor] = []
+    var selfBiases: [Tensor] = []
+    /// Eᵀ `[d, V]`, the output projection in the layout BLAS packs fastest.
+    var outputWeight = Tensor(zeros: [0])
+}
+
+/// Growable storage of `Element`s behind a stable pointer (until the next ``reserve(_:keeping:)``).
+final class DecodingBuffer<Element> {
+    private(set) var pointer: UnsafeMutablePointer<Element>
+    private(set) var capacity: Int
+
+    init(capacity: Int = 0) {
+        pointer = .allocate(capacity: max(capacity, 1))
+        self.capacity = capacity
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Makes room for `count` elements, keeping the first `keeping` (capacity grows by half at least, so a
+    /// buffer grown step by step is copied O(log n) times).
+    func reserve(_ count: Int, keeping: Int = 0) {
+        guard count > capacity else { return }
+        let grown = max(count, capacity + capacity / 2)
+        let fresh = UnsafeMutablePointer<Element>.allocate(capacity: grown)
+        if keeping > 0 { fresh.update(from: pointer, count: keeping) }
+        pointer.deallocate()
+        pointer = fresh
+        capacity = grown
+    }
+
+    /// A copy of the first `count` elements.
+    func copy(_ count: Int) -> DecodingBuffer {
+        let copy = DecodingBuffer(capacity: count)
+        if count > 0 { copy.pointer.update(from: pointer, count: count) }
+        return copy
+    }
+
+    /// The first `count` elements as an array.
+    func array(_ count: Int) -> [Element] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
+/// The per-row memory of a decoder state (a class so that a step can work on raw pointers; the state
+/// copies it before writing when it is shared).
+final class DecoderMemory {
+    // Luna: per layer S^K `[rows, H, d/H, L]` and S^V `[rows, H, L, d/H]`, with a spare pair that the next
+    // step writes into when rows were reordered.
+    var keySums: [DecodingBuffer<Float>] = []
+    var valueSums: [DecodingBuffer<Float>] = []
+    var spareKeySums: [DecodingBuffer<Float>] = []
+    var spareValueSums: [DecodingBuffer<Float>] = []
+    /// Rows held by the sums, and H·(d/H)·L.
+    var sumRows = 0
+    var sumWidth = 0
+    /// H, d/H, L (for shapes).
+    var sumHeads = 0, sumHeadWidth = 0, sumSlots = 0
+
+    // Transformer: per layer the keys and values of every row of every step, `[Σ rows, d]`, step after step.
+    var cachedKeys: [DecodingBuffer<Float>] = []
+    var cachedValues: [DecodingBuffer<Float>] = []
+    var cacheWidth = 0
+    /// Rows filled in the caches.
+    var cachedRows = 0
+    /// The cache row where each step's rows start.
+    var stepStarts: [Int] = []
+    /// For each cache row of a step after the first: the row (within the previous step) it continues.
+    var parents: [Int32] = []
+
+    init(layers: Int) {}
+
+    /// A deep copy.
+    func copy() -> DecoderMemory {
+        let copy = DecoderMemory(layers: 0)
+        let sums = sumRows * sumWidth
+        copy.keySums = keySums.map { $0.copy(sums) }
+        copy.valueSums = valueSums.map { $0.copy(sums) }
+        copy.spareKeySums = spareKeySums.map { _ in DecodingBuffer() }
+        copy.spareValueSums = spareValueSums.map { _ in DecodingBuffer() }
+        (copy.sumRows, copy.sumWidth) = (sumRows, sumWidth)
+        (copy.sumHeads, copy.sumHeadWidth, copy.sumSlots) = (sumHeads, sumHeadWidth, sumSlots)
+        let cached = cachedRows * cacheWidth
+        copy.cachedKeys = cachedKeys.map { $0.copy(cached) }
+        copy.cachedValues = cachedValues.map { $0.copy(cached) }
+        (copy.cacheWidth, copy.cachedRows, copy.stepStarts, copy.parents) = (cacheWidth, cachedRows, stepStarts, parents)
+        return copy
+    }
+
+    /// `[rows, H, d/H, L]` (keys) or `[rows, H, L, d/H]` (values).
+    func sumShape(keys: Bool) -> [Int] {
+        keys ? [sumRows, sumHeads, sumHeadWidth, sumSlots] : [sumRows, sumHeads, sumSlots, sumHeadWidth]
+    }
+
+    /// The cache rows of row `row` of the last of `steps` steps, from the first step to the last.
+    func history(row: Int, steps: Int) -> [Int] {
+        var rows = [Int](repeating: 0, count: steps)
+        var index = row
+        for step in stride(from: steps - 1, through: 0, by: -1) {
+            rows[step] = stepStarts[step] + index
+            if step > 0 { index = Int(parents[stepStarts[step] - stepStarts[1] + index]) }
+        }
+        return rows
+    }
+}
+
+/// Temporaries of one decoding step, kept from step to step so that steps allocate nothing.
+final class DecoderScratch {
+    /// The running activation `[R, d]`, normed inputs `[R, d]`, two more `[R, d]`, and `[R, max(W, F)]`.
+    let y = DecodingBuffer<Float>(), normed = DecodingBuffer<Float>()
+    let first = DecodingBuffer<Float>(), second = DecodingBuffer<Float>()
+    let wide = DecodingBuffer<Float>()
+    /// LayerNorm's per-row statistics (unused at inference, but the kernel writes them).
+    let mean = DecodingBuffer<Float>(), rstd = DecodingBuffer<Float>()
+    /// Transformer: the cache row of every position of every row, `[R, t]`.
+    let history = DecodingBuffer<Int32>()
+
+    /// Makes room for `rows` rows of width `d`, wide rows of `wide`, and `positions` history entries per row.
+    func prepare(rows: Int, width d: Int, wide wideWidth: Int, positions: Int) {
+        for buffer in [y, normed, first, second] { buffer.reserve(rows * d) }
+        wide.reserve(rows * wideWidth)
+        mean.reserve(rows)
+        rstd.reserve(rows)
+        history.reserve(rows * positions)
+    }
+}
+
 /// The running state of one causal Luna layer for every row (hypothesis): O(L·d) per row, whatever the
 /// number of tokens decoded.
 ///
@@ -14,6 +244,12 @@ public struct CausalLunaState: Sendable {
     public private(set) var steps = 0
 
     public init() {}
+
+    init(keySum: Tensor, valueSum: Tensor, steps: Int) {
+        self.keySum = keySum
+        self.valueSum = valueSum
+        self.steps = steps
+    }
 
     /// Adds one step's outer products (same shapes as the sums) and counts the step.
     mutating func accumulate(keys: Tensor, values: Tensor) {
@@ -44,6 +280,11 @@ public struct KeyValueCache: Sendable {
 
     public init() {}
 
+    init(keys: Tensor, values: Tensor) {
+        self.keys = keys
+        self.values = values
+    }
+
     /// Appends one step's keys and values (`[B, 1, d]`) and returns the whole cache.
     mutating func append(keys newKeys: Tensor, values newValues: Tensor) -> (keys: Tensor, values: Tensor) {
         if let keys, let values {
@@ -73,7 +314,7 @@ extension Tensor {
             out.withUnsafeMutableBufferPointer { target in
                 for (i, row) in rows.enumerated() {
                     precondition(row >= 0 && row < shape[0], "gatheringRows: row \(row) of \(shape)")
-                    for j in 0..<width { target[i * width + j] = source[row * width + j] }
+                    (target.baseAddress! + i * width).update(from: source.baseAddress! + row * width, count: width)
                 }
             }
         }

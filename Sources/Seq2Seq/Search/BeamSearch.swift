@@ -29,6 +29,10 @@ public struct BeamSearch: Sendable {
 
     /// Searches every source (token ids ending in EOS) and returns up to `nBest` hypotheses per
     /// source, best first, in the order of `sources`.
+    ///
+    /// Every step scores all live hypotheses of all sentences with one call of the decoder; each row's
+    /// log-softmax and its best `2·beam` continuations come from one pass over its scores (a partial
+    /// selection, not a sort), and only those few candidates per row are ranked per sentence.
     public func search<Decoder: IncrementalDecoder>(_ decoder: Decoder, sources: [[Int]])
         -> [[Hypothesis]]
     {
@@ -47,22 +51,25 @@ public struct BeamSearch: Sendable {
         }
         var lastTokens = [Int](repeating: special.eos, count: sources.count * beam)
         var step = 0
+        // Kept for the whole search: the decoder's scores of a step and each row's best continuations.
+        var next = NextTokenScores()
+        let count = min(2 * beam, beam * vocabulary)
+        let perRow = min(count, vocabulary)
+        var rowBest = [Candidate](
+            repeating: Candidate(row: 0, token: 0, score: 0), count: sources.count * beam * perRow)
 
         while !alive.isEmpty {
-            var logProbabilities = decoder.step(tokens: lastTokens, state: &state)
-            precondition(logProbabilities.count == alive.count * beam * vocabulary)
+            decoder.step(tokens: lastTokens, state: &state, scores: &next)
+            let rowCount = alive.count * beam
+            precondition(next.rows == rowCount && next.values.count >= rowCount * vocabulary)
+            let rowMaxLengths = (0..<rowCount).map { maxLengths[alive[$0 / beam]] }
+            selectPerRow(
+                &next, vocabulary: vocabulary, priors: scores, prefixes: prefixes, step: step,
+                maxLengths: rowMaxLengths, perRow: perRow, into: &rowBest)
             var nextRows: [Int] = [], nextTokens: [Int] = [], nextScores: [Float] = []
             var nextPrefixes: [[Int]] = [], nextAlive: [Int] = []
             for (slot, sentence) in alive.enumerated() {
-                let rows = slot * beam..<(slot + 1) * beam
-                for row in rows {
-                    constrain(
-                        &logProbabilities, row: row, vocabulary: vocabulary, prefix: prefixes[row],
-                        step: step, maxLength: maxLengths[sentence])
-                }
-                let candidates = bestCandidates(
-                    logProbabilities, scores: scores, rows: rows, vocabulary: vocabulary,
-                    count: min(2 * beam, beam * vocabulary))
+                let candidates = merge(rowBest, rows: slot * beam..<(slot + 1) * beam, perRow: perRow, count: count)
                 for candidate in candidates.prefix(beam)
                 where candidate.token == special.eos && candidate.score.isFinite
                     && finished[sentence].count < beam
@@ -113,23 +120,129 @@ public struct BeamSearch: Sendable {
         var score: Float
     }
 
-    /// Applies the bans and penalties of the options to one row of log-probabilities, in place.
-    func constrain(
-        _ logProbabilities: inout [Float], row: Int, vocabulary: Int, prefix: [Int], step: Int,
-        maxLength: Int
+    /// For every row: the log-softmax shift (when the decoder gave logits), the bans and penalties of the
+    /// options, and the row's `perRow` best continuations, best first, written to
+    /// `best[row·perRow ..< (row+1)·perRow]`. Rows are spread over threads.
+    ///
+    /// A continuation scores `prior + (x − shift)` (minus the unknown penalty for the unknown token), with
+    /// `x` the decoder's score and `shift` the row's log-sum-exp (0 for log-probabilities), as the
+    /// search ranked full log-softmax rows before. Ties go to the lower token, so merging the rows of a
+    /// sentence by (score, row, token) gives exactly the `2·beam` best of all its `beam × V` continuations.
+    func selectPerRow(
+        _ next: inout NextTokenScores, vocabulary: Int, priors: [Float], prefixes: [[Int]], step: Int,
+        maxLengths: [Int], perRow: Int, into best: inout [Candidate]
     ) {
-        let base = row * vocabulary
-        logProbabilities[base + special.pad] = -.infinity
-        logProbabilities[base + special.bos] = -.infinity
-        logProbabilities[base + special.unknown] -= options.unknownPenalty
-        if step < options.minLength { logProbabilities[base + special.eos] = -.infinity }
-        for token in bannedByNGramRepeat(prefix) { logProbabilities[base + token] = -.infinity }
-        if maxLength <= step + 1 {
-            // The last allowed position: only EOS may follow.
-            let eos = logProbabilities[base + special.eos]
-            for v in 0..<vocabulary { logProbabilities[base + v] = -.infinity }
-            logProbabilities[base + special.eos] = eos
+        let rowCount = next.rows
+        let banned = options.noRepeatNGramSize > 0 ? prefixes.map(bannedByNGramRepeat) : []
+        let normalized = next.areLogProbabilities
+        let penalty = options.unknownPenalty
+        let special = special
+        let minLength = options.minLength
+        next.values.withUnsafeMutableBufferPointer { values in
+            best.withUnsafeMutableBufferPointer { best in
+                let (values, best) = (values.baseAddress!, best.baseAddress!)
+                Parallel.forEachRange(rowCount, work: rowCount * vocabulary * 4) { range in
+                    for row in range {
+                        let x = values + row * vocabulary
+                        let shift = normalized ? 0 : logSumExp(x, count: vocabulary)
+                        // Bans are -inf scores; the shift was taken over the unconstrained row, as the
+                        // log-softmax was.
+                        x[special.pad] = -.infinity
+                        x[special.bos] = -.infinity
+                        if step < minLength { x[special.eos] = -.infinity }
+                        if !banned.isEmpty { for token in banned[row] { x[token] = -.infinity } }
+                        if maxLengths[row] <= step + 1 {
+                            // The last allowed position: only EOS may follow.
+                            let eos = x[special.eos]
+                            for v in 0..<vocabulary { x[v] = -.infinity }
+                            x[special.eos] = eos
+                        }
+                        bestOfRow(
+                            x, vocabulary: vocabulary, row: row, prior: priors[row], shift: shift,
+                            unknown: penalty != 0 ? special.unknown : nil, penalty: penalty, count: perRow,
+                            into: best + row * perRow)
+                    }
+                }
+            }
         }
+    }
+
+    /// The `count` best continuations of one row, best first: score desc, then token asc.
+    ///
+    /// One pass over the row: a token is looked at only if its `x` beats the current `count`-th best's `x`
+    /// (scores rise with `x` within a row, so no better candidate is skipped), a block at a time. The
+    /// unknown token, whose penalty breaks that order, is placed separately.
+    func bestOfRow(
+        _ x: UnsafePointer<Float>, vocabulary: Int, row: Int, prior: Float, shift: Float, unknown: Int?,
+        penalty: Float, count: Int, into best: UnsafeMutablePointer<Candidate>
+    ) {
+        var filled = 0
+        var worstX = -Float.infinity  // x of best[count - 1] once the list is full
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { xs in
+            let xs = xs.baseAddress!
+            // Inserts token v (later than every token in the list, so after equal scores).
+            @inline(__always) func consider(_ v: Int) {
+                let score = prior + (x[v] - shift)
+                if filled == count {
+                    if !(score > best[count - 1].score) { return }
+                } else {
+                    filled += 1
+                }
+                var position = filled - 1
+                while position > 0, score > best[position - 1].score {
+                    best[position] = best[position - 1]
+                    xs[position] = xs[position - 1]
+                    position -= 1
+                }
+                best[position] = Candidate(row: row, token: v, score: score)
+                xs[position] = x[v]
+                if filled == count { worstX = xs[count - 1] }
+            }
+            let skip = unknown ?? -1
+            var v = 0
+            while v < vocabulary, filled < count {
+                if v != skip { consider(v) }
+                v += 1
+            }
+            // Blocks of 64 whose largest x does not beat the worst kept are skipped whole.
+            while v + 64 <= vocabulary {
+                if largestElement(x + v, count: 64) > worstX {
+                    for u in v..<(v + 64) where u != skip && x[u] > worstX { consider(u) }
+                }
+                v += 64
+            }
+            while v < vocabulary {
+                if v != skip && x[v] > worstX { consider(v) }
+                v += 1
+            }
+            guard let unknown, unknown < vocabulary else { return }
+            // The unknown token, with its penalty: placed by (score desc, token asc).
+            let score = prior + ((x[unknown] - shift) - penalty)
+            func isBetter(_ other: Candidate) -> Bool {
+                score > other.score || (score == other.score && unknown < other.token)
+            }
+            if filled == count {
+                if !isBetter(best[count - 1]) { return }
+            } else {
+                filled += 1
+            }
+            var position = filled - 1
+            while position > 0, isBetter(best[position - 1]) {
+                best[position] = best[position - 1]
+                position -= 1
+            }
+            best[position] = Candidate(row: row, token: unknown, score: score)
+        }
+    }
+
+    /// The `count` best candidates of `rows` (each row's list best first), best first; ties go to the
+    /// lower row, then the lower token.
+    func merge(_ best: [Candidate], rows: Range<Int>, perRow: Int, count: Int) -> [Candidate] {
+        var all = Array(best[(rows.lowerBound * perRow)..<(rows.upperBound * perRow)])
+        all.sort {
+            $0.score != $1.score ? $0.score > $1.score : ($0.row != $1.row ? $0.row < $1.row : $0.token < $1.token)
+        }
+        return Array(all.prefix(count))
     }
 
     /// Tokens that would repeat an n-gram of `prefix` (n = `noRepeatNGramSize`).
@@ -145,30 +258,5 @@ public struct BeamSearch: Sendable {
             start += 1
         }
         return banned
-    }
-
-    /// The `count` best continuations over `rows`, best first; ties go to the lower row, then the
-    /// lower token.
-    func bestCandidates(
-        _ logProbabilities: [Float], scores: [Float], rows: Range<Int>, vocabulary: Int, count: Int
-    ) -> [Candidate] {
-        var best: [Candidate] = []
-        best.reserveCapacity(count + 1)
-        logProbabilities.withUnsafeBufferPointer { lp in
-            for row in rows {
-                let base = row * vocabulary
-                let prior = scores[row]
-                for token in 0..<vocabulary {
-                    let score = prior + lp[base + token]
-                    // Strictly better than the current last: earlier candidates win ties.
-                    if best.count == count, !(score > best[count - 1].score) { continue }
-                    var position = best.count
-                    while position > 0, score > best[position - 1].score { position -= 1 }
-                    best.insert(Candidate(row: row, token: token, score: score), at: position)
-                    if best.count > count { best.removeLast() }
-                }
-            }
-        }
-        return best
     }
 }

@@ -1,0 +1,230 @@
+import Foundation
+
+// Kernels of incremental decoding, where every hypothesis row feeds one token per step: products split over
+// threads by output columns (one product for all rows of all sentences), attention of one query row over a
+// sentence's keys, Luna's running sums, and the vectorised log-sum-exp and top-k scan over the vocabulary.
+//
+// Shapes: R rows (hypotheses), d model width, H heads of width k = d/H, V vocabulary.
+
+/// Eight floats from `p` (no alignment needed).
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Stores eight floats at `p` (no alignment needed).
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+// The SIMD helpers below use only operations that compile to vector instructions on the baseline x86-64
+// target (SSE2): `pointwiseMax`, `.max()`, `.sum()` and `any(_:)` on SIMD8 become lane-by-lane loops or
+// calls there, so maxima are taken with `replacing(with:where:)` and horizontal reductions by halves.
+
+/// The lane-wise maximum of `a` and `b`.
+@inline(__always)
+func laneMaximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    a.replacing(with: b, where: b .> a)
+}
+
+/// The largest lane of `v`.
+@inline(__always)
+func largestLane(_ v: SIMD8<Float>) -> Float {
+    let h = laneMaximum(v, SIMD8(lowHalf: v.highHalf, highHalf: v.lowHalf))
+    return max(max(h[0], h[1]), max(h[2], h[3]))
+}
+
+/// The sum of the lanes of `v`, by halves.
+@inline(__always)
+func laneSum(_ v: SIMD8<Float>) -> Float {
+    let h = v.lowHalf + v.highHalf
+    return (h[0] + h[1]) + (h[2] + h[3])
+}
+
+/// `Σ a[j]·b[j]` for `j < n`, in eight interleaved partial sums.
+@inline(__always)
+func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: Int) -> Float {
+    var sums = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= n {
+        sums += load8(a + j) * load8(b + j)
+        j += 8
+    }
+    var total = laneSum(sums)
+    while j < n {
+        total += a[j] * b[j]
+        j += 1
+    }
+    return total
+}
+
+/// `y[j] += alpha·x[j]` for `j < n`.
+@inline(__always)
+func multiplyAdd(_ alpha: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+    let a = SIMD8<Float>(repeating: alpha)
+    var j = 0
+    while j + 8 <= n {
+        store8(load8(y + j) + a * load8(x + j), y + j)
+        j += 8
+    }
+    while j < n {
+        y[j] += alpha * x[j]
+        j += 1
+    }
+}
+
+/// ``fastExp(_:)`` on eight lanes, with the same operations in the same order (so the same bits per lane).
+@inline(__always)
+func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let (low, high) = (SIMD8<Float>(repeating: -87.33), SIMD8<Float>(repeating: 88.37))
+    var clamped = x.replacing(with: low, where: x .< low)
+    clamped = clamped.replacing(with: high, where: clamped .> high)
+    let shifted = clamped * 1.442_695_04 + 12_582_912
+    let n = shifted - 12_582_912
+    let r = clamped - n * 0.693_359_375 + n * 2.121_944_4e-4
+    var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_1e-1
+    let er = p * r * r + r + 1
+    let exponent = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    return er * unsafeBitCast((exponent &+ 127) &<< 23, to: SIMD8<Float>.self)
+}
+
+/// The largest of `x[0 ..< n]` (−∞ for none).
+@inline(__always)
+func largestElement(_ x: UnsafePointer<Float>, count n: Int) -> Float {
+    var maxima = SIMD8<Float>(repeating: -.infinity)
+    var j = 0
+    while j + 8 <= n {
+        maxima = laneMaximum(maxima, load8(x + j))
+        j += 8
+    }
+    var maximum = largestLane(maxima)
+    while j < n {
+        maximum = max(maximum, x[j])
+        j += 1
+    }
+    return maximum
+}
+
+/// `max + ln Σ exp(x[j] − max)` over one row of `n` scores: the shift that turns logits into
+/// log-probabilities (`log p = x − shift`). The maximum is subtracted before `exp` so no term overflows.
+func logSumExp(_ x: UnsafePointer<Float>, count n: Int) -> Float {
+    let maximum = largestElement(x, count: n)
+    if maximum == -.infinity { return -.infinity }
+    let m = SIMD8<Float>(repeating: maximum)
+    var sums = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= n {
+        sums += fastExp(load8(x + j) - m)
+        j += 8
+    }
+    var total = laneSum(sums)
+    while j < n {
+        total += fastExp(x[j] - maximum)
+        j += 1
+    }
+    return maximum + Foundation.log(total)
+}
+
+/// `target = old + a·bᵀ` (`[rows, columns]`, row-major), with `old` nil for zeros; `old` may be `target`
+/// (then the sums are updated in place).
+@inline(__always)
+func addOuterProduct(
+    _ a: UnsafePointer<Float>, rows: Int, _ b: UnsafePointer<Float>, columns: Int, to old: UnsafePointer<Float>?,
+    into target: UnsafeMutablePointer<Float>
+) {
+    for i in 0..<rows {
+        let row = target + i * columns
+        if let old {
+            if old != UnsafePointer(target) { row.update(from: old + i * columns, count: columns) }
+        } else {
+            row.update(repeating: 0, count: columns)
+        }
+        multiplyAdd(a[i], b, into: row, count: columns)
+    }
+}
+
+/// `y = x·Wᵀ + b` for all rows at once: `x` `[R, in]`, `W` `[out, in]` (PyTorch's layout) or, with
+/// `transposed`, `Wᵀ` `[in, out]`; `b` `[out]` or nil; `y` `[R, out]` (row stride `ldy`, default `out`).
+///
+/// One product for every row; large products are split over ``Parallel/threadCount`` threads by blocks of
+/// output columns, each thread running a single-threaded BLAS product on its part of `W`, so the weights
+/// are read (and packed) once per step whatever the number of rows. (OpenBLAS packs `Wᵀ` faster than `W`,
+/// which matters when there are few rows.)
+func decoderLinear(
+    _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, transposed: Bool = false,
+    bias: UnsafePointer<Float>?, outputs: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil
+) {
+    guard rows > 0 else { return }
+    let ldy = ldy ?? outputs
+    let block = 64
+    let blocks = (outputs + block - 1) / block
+    Parallel.forEachRange(blocks, work: rows * outputs * inputs / 64) { range in
+        let first = range.lowerBound * block
+        let columns = min(range.upperBound * block, outputs) - first
+        if let bias {
+            // Start from the bias and let the product add to it (beta = 1), as `linear` does.
+            for r in 0..<rows { (y + r * ldy + first).update(from: bias + first, count: columns) }
+        }
+        // [R, in] x [columns, in]ᵀ (or [in, columns]) -> [R, columns]
+        gemm(
+            transposeB: !transposed, m: rows, n: columns, k: inputs, a: x, lda: inputs,
+            b: transposed ? weight + first : weight + first * inputs, ldb: transposed ? outputs : inputs,
+            beta: bias == nil ? 0 : 1, c: y + first, ldc: ldy)
+    }
+}
+
+/// `[rows, columns]` → `[columns, rows]`, by tiles (so both sides are read and written in cache lines).
+func transposeMatrix(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>) {
+    let tile = 32
+    Parallel.forEachRange((rows + tile - 1) / tile, work: rows * columns) { range in
+        for rowTile in range {
+            let r0 = rowTile * tile
+            let r1 = min(r0 + tile, rows)
+            var c0 = 0
+            while c0 < columns {
+                let c1 = min(c0 + tile, columns)
+                for r in r0..<r1 { for c in c0..<c1 { y[c * rows + r] = x[r * columns + c] } }
+                c0 = c1
+            }
+        }
+    }
+}
+
+/// Softmax attention of one query row over the first `count` key rows, for every head:
+/// `out_h = softmax(scale · q_h·K_hᵀ) · V_h`.
+///
+/// `key(p)` and `value(p)` give position `p`'s rows (width `H·k`, heads side by side); `q` and `out` have the
+/// same layout. `scores` is scratch of at least `count` floats.
+@inline(__always)
+func attendRow(
+    query q: UnsafePointer<Float>, heads: Int, headWidth k: Int, scale: Float, count: Int,
+    key: (Int) -> UnsafePointer<Float>, value: (Int) -> UnsafePointer<Float>,
+    scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>
+) {
+    for h in 0..<heads {
+        let offset = h * k
+        var maximum = -Float.infinity
+        for p in 0..<count {
+            let s = dotProduct(q + offset, key(p) + offset, count: k) * scale
+            scores[p] = s
+            maximum = max(maximum, s)
+        }
+        // The maximum is subtracted so that no exp overflows.
+        var total: Float = 0
+        for p in 0..<count {
+            let e = fastExp(scores[p] - maximum)
+            scores[p] = e
+            total += e
+        }
+        let inverse = 1 / total
+        let o = out + offset
+        for j in 0..<k { o[j] = 0 }
+        for p in 0..<count { multiplyAdd(scores[p] * inverse, value(p) + offset, into: o, count: k) }
+    }
+}
