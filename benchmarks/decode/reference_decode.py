@@ -5,7 +5,7 @@ and prints one line in the format of `translate decode --report-speed`, plus the
 during decoding (on a loaded machine, wall time measures the load as much as the work).
 
 usage: reference_decode.py --arch luna|transformer --input FILE [--limit N] [--batch 32] [--beam 5]
-                           [--threads 2] [--ckpt X.pt] [--min-len N --max-len N]
+                           [--threads 2] [--ckpt X.pt] [--output FILE]
 """
 import argparse
 import os
@@ -22,6 +22,7 @@ parser.add_argument("--batch", type=int, default=32)
 parser.add_argument("--beam", type=int, default=5)
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--seed", type=int, default=1)
+parser.add_argument("--output", default=None, help="write the detokenized translations here, in input order")
 parser.add_argument("--reference", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "reference"))
 args = parser.parse_args()
 sys.path.insert(0, os.path.abspath(args.reference))
@@ -42,6 +43,10 @@ wall0, cpu0 = time.perf_counter(), time.process_time()
 outputs = L.translate_ids(model, sources, batch_size=args.batch, beam=args.beam)
 wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
 tokens = sum(len(o) + 1 for o in outputs)
+if args.output:
+    with open(args.output, "w", encoding="utf-8") as f:
+        for o in outputs:
+            f.write(sp.decode(o) + "\n")
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(f"translated {len(sources)} sentences ({tokens} target tokens) in {wall:.2f} s: {len(sources) / wall:.1f} sentences/s, "
       f"{tokens / wall:.1f} target tokens/s, cpu {cpu:.2f} s (decoding only), peak memory {peak:.0f} MB")

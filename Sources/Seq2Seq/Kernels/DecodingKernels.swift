@@ -74,6 +74,38 @@ func multiplyAdd(_ alpha: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutabl
     }
 }
 
+/// `y[j] = old[j] + alpha·x[j]` for `j < n` (`old` may be `y`).
+@inline(__always)
+func multiplyAdd(
+    _ alpha: Float, _ x: UnsafePointer<Float>, to old: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int
+) {
+    let a = SIMD8<Float>(repeating: alpha)
+    var j = 0
+    while j + 8 <= n {
+        store8(load8(old + j) + a * load8(x + j), y + j)
+        j += 8
+    }
+    while j < n {
+        y[j] = old[j] + alpha * x[j]
+        j += 1
+    }
+}
+
+/// `y[j] = 0 + alpha·x[j]` for `j < n` (the sum ``multiplyAdd(_:_:into:count:)`` gives on zeros, -0 included).
+@inline(__always)
+func multiply(_ alpha: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+    let a = SIMD8<Float>(repeating: alpha)
+    var j = 0
+    while j + 8 <= n {
+        store8(SIMD8<Float>() + a * load8(x + j), y + j)
+        j += 8
+    }
+    while j < n {
+        y[j] = 0 + alpha * x[j]
+        j += 1
+    }
+}
+
 /// ``fastExp(_:)`` on eight lanes, with the same operations in the same order (so the same bits per lane).
 @inline(__always)
 func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
@@ -141,11 +173,11 @@ func addOuterProduct(
     for i in 0..<rows {
         let row = target + i * columns
         if let old {
-            if old != UnsafePointer(target) { row.update(from: old + i * columns, count: columns) }
+            // One pass: target = old + a·b (the same operations as copying old, then adding a·b).
+            multiplyAdd(a[i], b, to: old + i * columns, into: row, count: columns)
         } else {
-            row.update(repeating: 0, count: columns)
+            multiply(a[i], b, into: row, count: columns)
         }
-        multiplyAdd(a[i], b, into: row, count: columns)
     }
 }
 
@@ -164,7 +196,9 @@ func decoderLinear(
     let ldy = ldy ?? outputs
     let block = 64
     let blocks = (outputs + block - 1) / block
-    Parallel.forEachRange(blocks, work: rows * outputs * inputs / 64) { range in
+    // Worth splitting when there are many rows, or a large weight to pack (OpenBLAS copies its part of W
+    // into its own layout at every call, which costs about as much as the product when there are few rows).
+    Parallel.forEachRange(blocks, work: rows * outputs * inputs / 64 + outputs * inputs / 4) { range in
         let first = range.lowerBound * block
         let columns = min(range.upperBound * block, outputs) - first
         if let bias {

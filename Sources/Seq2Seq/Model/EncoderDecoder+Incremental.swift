@@ -17,7 +17,13 @@ extension EncoderDecoder: IncrementalDecoder {
     public func start(sources: [[Int]], copies: Int) -> DecoderState {
         precondition(copies >= 1 && !sources.isEmpty && sources.allSatisfy { !$0.isEmpty }, "start: empty input")
         let c = configuration
+        // A few sentences make small products: encode them on this thread alone, since waking OpenBLAS's
+        // threads leaves them spinning (for a tenth of a second) against the decoding steps' threads.
+        let blasThreads = BLAS.threadCount
+        let single = sources.count <= 4
+        if single && blasThreads != 1 { BLAS.threadCount = 1 }
         let encoder = encode(TokenBatch(rows: sources, padId: c.padId), on: nil)
+        if single && blasThreads != 1 { BLAS.threadCount = blasThreads }
         var context = DecoderSources()
         if var p = encoder.projected {
             context.slots = p.shape[1]
@@ -28,11 +34,6 @@ extension EncoderDecoder: IncrementalDecoder {
                 context.crossKeys.append(source.crossKeys.value)
                 context.crossValues.append(source.crossValues.value)
                 p = source.nextP
-                let a = layer.self_attn
-                let projections = [a.pc_proj, a.q_proj] + (a.c_proj.map { [$0] } ?? [a.k_proj!, a.v_proj!])
-                (context.selfWeights, context.selfBiases) = (
-                    context.selfWeights + [fusedWeight(projections)], context.selfBiases + [fusedBias(projections)]
-                )
             }
             let softmaxCross = c.crossAttention == .softmax
             context.crossPositions = softmaxCross ? encoder.states.shape[1] : context.slots
@@ -42,20 +43,11 @@ extension EncoderDecoder: IncrementalDecoder {
                 let (keys, values) = layer.crossKeysValues(encoder.states)
                 context.crossKeys.append(keys.value)
                 context.crossValues.append(values.value)
-                let a = layer.self_attn
-                context.selfWeights.append(fusedWeight([a.query, a.key, a.value]))
-                context.selfBiases.append(fusedBias([a.query, a.key, a.value]))
             }
             context.crossPositions = encoder.states.shape[1]
             context.crossLengths = encoder.sourceLengths
         }
-        context.outputWeight = Tensor.uninitialized([c.modelDimension, c.vocabularySize])
-        embed_tokens.weight.value.withUnsafeBufferPointer { table in
-            context.outputWeight.withUnsafeMutableBufferPointer { transposed in
-                transposeMatrix(
-                    table.baseAddress!, rows: c.vocabularySize, columns: c.modelDimension, into: transposed.baseAddress!)
-            }
-        }
+        context.weights = decoderWeights()
         return DecoderState(encoder: encoder, sources: context, copies: copies, layers: c.decoderLayers)
     }
 
@@ -97,7 +89,7 @@ extension EncoderDecoder: IncrementalDecoder {
         if blasThreads != 1 { BLAS.threadCount = 1 }
         defer { if blasThreads != 1 { BLAS.threadCount = blasThreads } }
         if !isKnownUniquelyReferenced(&state.memory) { state.memory = state.memory.copy() }
-        let wide = max(c.ffnDimension, state.sources.selfWeights.first?.shape[0] ?? 0)
+        let wide = max(c.ffnDimension, state.sources.weights.layers.first?.selfInput.outputs ?? 0)
         state.scratch.prepare(rows: rows, width: d, wide: wide, positions: state.steps + 1)
         let y = state.scratch.y.pointer
 
@@ -126,7 +118,7 @@ extension EncoderDecoder: IncrementalDecoder {
         scores.reserve(rows * v)
         scores.rows = rows
         scores.areLogProbabilities = false
-        state.sources.outputWeight.withUnsafeBufferPointer { transposed in
+        state.sources.weights.output.withUnsafeBufferPointer { transposed in
             scores.values.withUnsafeMutableBufferPointer { logits in
                 decoderLinear(
                     input, rows: rows, inputs: d, weight: transposed.baseAddress!, transposed: true, bias: nil,
@@ -172,10 +164,11 @@ extension EncoderDecoder {
         for (i, layer) in lunaDecoderLayers.enumerated() {
             let pre = layer.normalizeBefore
             let attention = layer.self_attn
-            let fusedWidth = sources.selfWeights[i].shape[0]
+            let weights = sources.weights.layers[i]
+            let fusedWidth = weights.selfInput.outputs
             // Causal Luna self-attention.
             let input = pre ? layerNormRows(layer.self_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
-            linearRows(input, rows: rows, weight: sources.selfWeights[i], bias: sources.selfBiases[i], into: wide)
+            linearRows(input, rows: rows, weights.selfInput, into: wide)
             if !inPlace {
                 memory.spareKeySums[i].reserve(rows * sumWidth)
                 memory.spareValueSums[i].reserve(rows * sumWidth)
@@ -250,27 +243,27 @@ extension EncoderDecoder {
                 swap(&memory.keySums[i], &memory.spareKeySums[i])
                 swap(&memory.valueSums[i], &memory.spareValueSums[i])
             }
-            linearRows(first, rows: rows, layer: attention.out_proj, into: second)
+            linearRows(first, rows: rows, weights.selfOutput, into: second)
             residual(y, second, rows: rows, width: d, norm: pre ? nil : layer.self_attn_layer_norm, scratch: scratch)
 
             // Cross-attention: Luna's unpack over the packed context, or softmax attention over the encoder.
             let crossInput = pre ? layerNormRows(layer.encoder_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
-            let (query, output, crossHeads, crossScale): (Linear, Linear, Int, Float)
+            let (crossHeads, crossScale): (Int, Float)
             if let unpack = layer.encoder_attn {
-                (query, output, crossHeads) = (unpack.q_proj, unpack.out_proj, unpack.heads)
+                crossHeads = unpack.heads
                 crossScale = 1 / Float(d / unpack.heads).squareRoot()
             } else {
                 let softmax = layer.encoder_attn_softmax!
-                (query, output, crossHeads, crossScale) = (softmax.query, softmax.output, softmax.headCount, softmax.scale)
+                (crossHeads, crossScale) = (softmax.headCount, softmax.scale)
             }
-            linearRows(crossInput, rows: rows, layer: query, into: first)
+            linearRows(crossInput, rows: rows, weights.crossQuery, into: first)
             crossAttention(
                 first, rows: rows, layer: i, heads: crossHeads, scale: crossScale, rowSources: rowSources, sources: sources,
                 into: second)
-            linearRows(second, rows: rows, layer: output, into: first)
+            linearRows(second, rows: rows, weights.crossOutput, into: first)
             residual(y, first, rows: rows, width: d, norm: pre ? nil : layer.encoder_attn_layer_norm, scratch: scratch)
 
-            feedForward(layer.feedForward, norm: layer.final_layer_norm, pre: pre, rows: rows, scratch: scratch)
+            feedForward(weights, norm: layer.final_layer_norm, pre: pre, rows: rows, scratch: scratch)
         }
         memory.sumRows = rows
     }
@@ -310,12 +303,13 @@ extension EncoderDecoder {
         for (i, layer) in transformerDecoderLayers.enumerated() {
             let pre = layer.normalizeBefore
             let attention = layer.self_attn
+            let weights = sources.weights.layers[i]
             memory.cachedKeys[i].reserve(memory.cachedRows * d, keeping: start * d)
             memory.cachedValues[i].reserve(memory.cachedRows * d, keeping: start * d)
             let (keys, values) = (memory.cachedKeys[i].pointer, memory.cachedValues[i].pointer)
             // Self-attention: q, k, v in one product; k and v join the caches; q attends over the row's history.
             let input = pre ? layerNormRows(layer.self_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
-            linearRows(input, rows: rows, weight: state.sources.selfWeights[i], bias: state.sources.selfBiases[i], into: wide)
+            linearRows(input, rows: rows, weights.selfInput, into: wide)
             for row in 0..<rows {
                 (keys + (start + row) * d).update(from: wide + row * 3 * d + d, count: d)
                 (values + (start + row) * d).update(from: wide + row * 3 * d + 2 * d, count: d)
@@ -334,20 +328,20 @@ extension EncoderDecoder {
                     }
                 }
             }
-            linearRows(first, rows: rows, layer: attention.output, into: second)
+            linearRows(first, rows: rows, weights.selfOutput, into: second)
             residual(y, second, rows: rows, width: d, norm: pre ? nil : layer.self_attn_layer_norm, scratch: scratch)
 
             // Cross-attention over the encoder states.
             let cross = layer.encoder_attn
             let crossInput = pre ? layerNormRows(layer.encoder_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
-            linearRows(crossInput, rows: rows, layer: cross.query, into: first)
+            linearRows(crossInput, rows: rows, weights.crossQuery, into: first)
             crossAttention(
                 first, rows: rows, layer: i, heads: cross.headCount, scale: cross.scale, rowSources: rowSources,
                 sources: sources, into: second)
-            linearRows(second, rows: rows, layer: cross.output, into: first)
+            linearRows(second, rows: rows, weights.crossOutput, into: first)
             residual(y, first, rows: rows, width: d, norm: pre ? nil : layer.encoder_attn_layer_norm, scratch: scratch)
 
-            feedForward(layer.feedForward, norm: layer.final_layer_norm, pre: pre, rows: rows, scratch: scratch)
+            feedForward(weights, norm: layer.final_layer_norm, pre: pre, rows: rows, scratch: scratch)
         }
     }
 
@@ -379,16 +373,16 @@ extension EncoderDecoder {
     }
 
     /// The feed-forward block on `y` in place: `y += FFN(LN(y))` (pre-norm) or `y = LN(y + FFN(y))`.
-    private func feedForward(_ block: FeedForward, norm: LayerNorm, pre: Bool, rows: Int, scratch: DecoderScratch) {
+    private func feedForward(_ weights: DecoderLayerWeights, norm: LayerNorm, pre: Bool, rows: Int, scratch: DecoderScratch) {
         let d = configuration.modelDimension
         let (y, first, wide) = (scratch.y.pointer, scratch.first.pointer, scratch.wide.pointer)
         let input = pre ? layerNormRows(norm, y, rows: rows, width: d, scratch: scratch) : y
-        linearRows(input, rows: rows, layer: block.expand, into: wide)
-        let hidden = rows * block.expand.outputDimension
+        linearRows(input, rows: rows, weights.expand, into: wide)
+        let hidden = rows * weights.expand.outputs
         Parallel.forEachRange(hidden, work: hidden) { range in
             for j in range { wide[j] = max(wide[j], 0) }
         }
-        linearRows(wide, rows: rows, layer: block.contract, into: first)
+        linearRows(wide, rows: rows, weights.contract, into: first)
         residual(y, first, rows: rows, width: d, norm: pre ? nil : norm, scratch: scratch)
     }
 
@@ -428,37 +422,72 @@ extension EncoderDecoder {
     }
 
     /// `out = x·Wᵀ + b` for all rows (``decoderLinear``).
-    private func linearRows(_ x: UnsafeMutablePointer<Float>, rows: Int, layer: Linear, into out: UnsafeMutablePointer<Float>) {
-        linearRows(x, rows: rows, weight: layer.weight.value, bias: layer.bias?.value, into: out)
-    }
-
     private func linearRows(
-        _ x: UnsafeMutablePointer<Float>, rows: Int, weight: Tensor, bias: Tensor?, into out: UnsafeMutablePointer<Float>
+        _ x: UnsafeMutablePointer<Float>, rows: Int, _ projection: DecoderProjection, into out: UnsafeMutablePointer<Float>
     ) {
-        let (outputs, inputs) = (weight.shape[0], weight.shape[1])
-        weight.withUnsafeBufferPointer { w in
-            if let bias {
+        projection.transposedWeight.withUnsafeBufferPointer { w in
+            if let bias = projection.bias {
                 bias.withUnsafeBufferPointer { b in
                     decoderLinear(
-                        x, rows: rows, inputs: inputs, weight: w.baseAddress!, bias: b.baseAddress!, outputs: outputs, into: out)
+                        x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true,
+                        bias: b.baseAddress!, outputs: projection.outputs, into: out)
                 }
             } else {
-                decoderLinear(x, rows: rows, inputs: inputs, weight: w.baseAddress!, bias: nil, outputs: outputs, into: out)
+                decoderLinear(
+                    x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true, bias: nil,
+                    outputs: projection.outputs, into: out)
             }
         }
     }
 
-    /// The weights of `projections` stacked into one `[Σ out, in]` matrix.
-    private func fusedWeight(_ projections: [Linear]) -> Tensor {
-        Tensor(
-            shape: [projections.reduce(0) { $0 + $1.outputDimension }, projections[0].inputDimension],
-            scalars: projections.flatMap(\.weight.value.scalars))
+    /// Every decoder projection, grouped as ``DecoderLayerWeights`` will hold them, per layer.
+    private var decoderProjections: [[[Linear]]] {
+        if !lunaDecoderLayers.isEmpty {
+            return lunaDecoderLayers.map { layer in
+                let a = layer.self_attn
+                let (query, output): (Linear, Linear)
+                if let unpack = layer.encoder_attn {
+                    (query, output) = (unpack.q_proj, unpack.out_proj)
+                } else {
+                    (query, output) = (layer.encoder_attn_softmax!.query, layer.encoder_attn_softmax!.output)
+                }
+                return [
+                    [a.pc_proj, a.q_proj] + (a.c_proj.map { [$0] } ?? [a.k_proj!, a.v_proj!]), [a.out_proj], [query],
+                    [output], [layer.feedForward.expand], [layer.feedForward.contract],
+                ]
+            }
+        }
+        return transformerDecoderLayers.map { layer in
+            let (a, cross) = (layer.self_attn, layer.encoder_attn)
+            return [
+                [a.query, a.key, a.value], [a.output], [cross.query], [cross.output], [layer.feedForward.expand],
+                [layer.feedForward.contract],
+            ]
+        }
     }
 
-    /// Their biases stacked (zeros for a projection without one).
-    private func fusedBias(_ projections: [Linear]) -> Tensor {
-        Tensor(
-            shape: [projections.reduce(0) { $0 + $1.outputDimension }],
-            scalars: projections.flatMap { $0.bias?.value.scalars ?? [Float](repeating: 0, count: $0.outputDimension) })
+    /// The decoder's projections fused and transposed, from the cache when they were made from these very
+    /// weights.
+    func decoderWeights() -> DecoderWeights {
+        let projections = decoderProjections
+        let tensors = [embed_tokens.weight.value]
+            + projections.joined().joined().flatMap { [$0.weight.value] + ($0.bias.map { [$0.value] } ?? []) }
+        if let cached = DecoderWeights.cache.withLock({ $0 }), cached.wereMade(from: tensors) { return cached }
+        let layers = projections.map { groups in
+            DecoderLayerWeights(
+                selfInput: DecoderProjection(groups[0]), selfOutput: DecoderProjection(groups[1]),
+                crossQuery: DecoderProjection(groups[2]), crossOutput: DecoderProjection(groups[3]),
+                expand: DecoderProjection(groups[4]), contract: DecoderProjection(groups[5]))
+        }
+        let (v, d) = (configuration.vocabularySize, configuration.modelDimension)
+        var output = [Float](repeating: 0, count: v * d)
+        embed_tokens.weight.value.withUnsafeBufferPointer { table in
+            output.withUnsafeMutableBufferPointer { transposed in
+                transposeMatrix(table.baseAddress!, rows: v, columns: d, into: transposed.baseAddress!)
+            }
+        }
+        let weights = DecoderWeights(layers: layers, output: Tensor(shape: [d, v], scalars: output), sources: tensors)
+        DecoderWeights.cache.withLock { $0 = weights }
+        return weights
     }
 }

@@ -1,5 +1,7 @@
 // What a decoder carries from one step to the next (luna.md §2.4), and row reordering for beam search.
 
+import Synchronization
+
 /// Everything an ``EncoderDecoder`` carries from one decoding step to the next.
 ///
 /// Source-derived tensors (the encoder output, Luna's Π and cross keys/values, the Transformer's cross
@@ -103,13 +105,84 @@ struct DecoderSources {
     /// Luna: L, and the unmasked slots of P per sentence (all L without dynamic projection).
     var slots = 0
     var packedLengths: [Int] = []
-    /// The self-attention input projections of each layer fused into one `[W, d]` weight and `[W]` bias,
-    /// so that one product per layer serves them all: Luna `pc; q; c` (tied) or `pc; q; k; v`, the
+    /// The decoder's projections, fused and transposed (shared by all batches of one model).
+    var weights: DecoderWeights!
+}
+
+/// A projection `x·Wᵀ + b` in the layout the decoder's products read: Wᵀ `[in, out]` (OpenBLAS packs it
+/// faster than W when there are few rows) and the bias.
+struct DecoderProjection {
+    var transposedWeight: Tensor
+    var bias: Tensor?
+    var inputs: Int
+    var outputs: Int
+
+    /// The projections stacked (outputs side by side) and transposed; a missing bias counts as zeros.
+    init(_ projections: [Linear]) {
+        let inputs = projections[0].inputDimension
+        let outputs = projections.reduce(0) { $0 + $1.outputDimension }
+        let stacked = projections.count == 1
+            ? projections[0].weight.value.scalars : projections.flatMap(\.weight.value.scalars)
+        var transposed = [Float](repeating: 0, count: inputs * outputs)
+        stacked.withUnsafeBufferPointer { w in
+            transposed.withUnsafeMutableBufferPointer { t in
+                transposeMatrix(w.baseAddress!, rows: outputs, columns: inputs, into: t.baseAddress!)
+            }
+        }
+        transposedWeight = Tensor(shape: [inputs, outputs], scalars: transposed)
+        if projections.count == 1 {
+            bias = projections[0].bias?.value
+        } else {
+            bias = Tensor(
+                shape: [outputs],
+                scalars: projections.flatMap { $0.bias?.value.scalars ?? [Float](repeating: 0, count: $0.outputDimension) })
+        }
+        (self.inputs, self.outputs) = (inputs, outputs)
+    }
+}
+
+/// One decoder layer's projections for incremental decoding.
+struct DecoderLayerWeights {
+    /// Self-attention inputs fused into one product: Luna `pc; q; c` (tied) or `pc; q; k; v`, the
     /// Transformer `q; k; v`.
-    var selfWeights: [Tensor] = []
-    var selfBiases: [Tensor] = []
-    /// Eᵀ `[d, V]`, the output projection in the layout BLAS packs fastest.
-    var outputWeight = Tensor(zeros: [0])
+    var selfInput: DecoderProjection
+    var selfOutput: DecoderProjection
+    var crossQuery: DecoderProjection
+    var crossOutput: DecoderProjection
+    var expand: DecoderProjection
+    var contract: DecoderProjection
+}
+
+/// A model's decoder weights rearranged for incremental decoding (fused and transposed), built once per
+/// model rather than once per batch: decoding one sentence at a time would otherwise spend a good part of
+/// its time rearranging them.
+final class DecoderWeights: Sendable {
+    let layers: [DecoderLayerWeights]
+    /// Eᵀ `[d, V]`, the output projection.
+    let output: Tensor
+    /// The model tensors these were made from, held so that their storage stays alive and unchanged
+    /// (copy-on-write): the same storage addresses then mean the same weights.
+    private let sources: [Tensor]
+    private let addresses: [UInt]
+
+    init(layers: [DecoderLayerWeights], output: Tensor, sources: [Tensor]) {
+        self.layers = layers
+        self.output = output
+        self.sources = sources
+        addresses = sources.map(DecoderWeights.address)
+    }
+
+    /// Whether these were made from exactly `tensors` (the same storage, so the same values).
+    func wereMade(from tensors: [Tensor]) -> Bool {
+        tensors.count == addresses.count && zip(tensors, addresses).allSatisfy { DecoderWeights.address($0) == $1 }
+    }
+
+    private static func address(_ tensor: Tensor) -> UInt {
+        tensor.scalars.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+    }
+
+    /// The last model's rearranged weights (one model decodes many batches in a row).
+    static let cache = Mutex<DecoderWeights?>(nil)
 }
 
 /// Growable storage of `Element`s behind a stable pointer (until the next ``reserve(_:keeping:)``).

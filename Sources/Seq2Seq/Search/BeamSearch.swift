@@ -39,37 +39,42 @@ public struct BeamSearch: Sendable {
         let beam = options.beamSize
         let vocabulary = decoder.vocabularySize
         let maxLengths = sources.map { maxLength(sourceLength: $0.count) }
-        var state = decoder.start(sources: sources, copies: beam)
+        let count = min(2 * beam, beam * vocabulary)
+        let perRow = min(count, vocabulary)
+        // Rows per sentence. At the first step all `beam` hypotheses of a sentence are the start symbol, the
+        // first with score 0 and the others −∞, so the first row alone gives the same `2·beam` best
+        // candidates (the others' all rank after its): the first step feeds one row per sentence when one
+        // row has that many candidates, and the search widens to `beam` rows after it.
+        var width = perRow >= count ? 1 : beam
+        var state = decoder.start(sources: sources, copies: width)
         var finished = [[Hypothesis]](repeating: [], count: sources.count)
 
-        // Row-wise search state: `alive[i]` is the sentence of rows i·beam ..< (i+1)·beam.
+        // Row-wise search state: `alive[i]` is the sentence of rows i·width ..< (i+1)·width.
         var alive = Array(sources.indices)
-        var scores = [Float](repeating: 0, count: sources.count * beam)
-        var prefixes = [[Int]](repeating: [], count: sources.count * beam)
+        var scores = [Float](repeating: 0, count: sources.count * width)
+        var prefixes = [[Int]](repeating: [], count: sources.count * width)
         for sentence in sources.indices {
-            for member in 1..<beam { scores[sentence * beam + member] = -.infinity }
+            for member in 1..<width { scores[sentence * width + member] = -.infinity }
         }
-        var lastTokens = [Int](repeating: special.eos, count: sources.count * beam)
+        var lastTokens = [Int](repeating: special.eos, count: sources.count * width)
         var step = 0
         // Kept for the whole search: the decoder's scores of a step and each row's best continuations.
         var next = NextTokenScores()
-        let count = min(2 * beam, beam * vocabulary)
-        let perRow = min(count, vocabulary)
         var rowBest = [Candidate](
             repeating: Candidate(row: 0, token: 0, score: 0), count: sources.count * beam * perRow)
 
         while !alive.isEmpty {
             decoder.step(tokens: lastTokens, state: &state, scores: &next)
-            let rowCount = alive.count * beam
+            let rowCount = alive.count * width
             precondition(next.rows == rowCount && next.values.count >= rowCount * vocabulary)
-            let rowMaxLengths = (0..<rowCount).map { maxLengths[alive[$0 / beam]] }
+            let rowMaxLengths = (0..<rowCount).map { maxLengths[alive[$0 / width]] }
             selectPerRow(
                 &next, vocabulary: vocabulary, priors: scores, prefixes: prefixes, step: step,
                 maxLengths: rowMaxLengths, perRow: perRow, into: &rowBest)
             var nextRows: [Int] = [], nextTokens: [Int] = [], nextScores: [Float] = []
             var nextPrefixes: [[Int]] = [], nextAlive: [Int] = []
             for (slot, sentence) in alive.enumerated() {
-                let candidates = merge(rowBest, rows: slot * beam..<(slot + 1) * beam, perRow: perRow, count: count)
+                let candidates = merge(rowBest, rows: slot * width..<(slot + 1) * width, perRow: perRow, count: count)
                 for candidate in candidates.prefix(beam)
                 where candidate.token == special.eos && candidate.score.isFinite
                     && finished[sentence].count < beam
@@ -96,6 +101,7 @@ public struct BeamSearch: Sendable {
             }
             step += 1
             if nextAlive.isEmpty { break }
+            width = beam
             decoder.reorder(&state, rows: nextRows)
             alive = nextAlive
             lastTokens = nextTokens
