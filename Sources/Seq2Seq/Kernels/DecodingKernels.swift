@@ -190,11 +190,23 @@ func addOuterProduct(
 /// which matters when there are few rows.)
 func decoderLinear(
     _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, transposed: Bool = false,
-    bias: UnsafePointer<Float>?, outputs: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil
+    panels: UnsafePointer<Float>? = nil, bias: UnsafePointer<Float>?, outputs: Int, into y: UnsafeMutablePointer<Float>,
+    ldy: Int? = nil
 ) {
     guard rows > 0 else { return }
     let ldy = ldy ?? outputs
     let block = 64
+    if let panels, rows <= smallProductRows {
+        // Few rows: OpenBLAS would copy its whole part of Wᵀ into its own layout for a handful of rows;
+        // reading Wᵀ in place is cheaper.
+        let blocks = outputs / block + (outputs % block == 0 ? 0 : 1)
+        Parallel.forEachRange(blocks, work: rows * outputs * inputs / 64 + outputs * inputs / 4) { range in
+            let first = range.lowerBound * block
+            let last = min(range.upperBound * block, outputs)
+            smallRowsProduct(x, rows: rows, inputs: inputs, panels: panels, bias: bias, columns: first..<last, into: y, ldy: ldy)
+        }
+        return
+    }
     let blocks = (outputs + block - 1) / block
     // Worth splitting when there are many rows, or a large weight to pack (OpenBLAS copies its part of W
     // into its own layout at every call, which costs about as much as the product when there are few rows).
@@ -210,6 +222,81 @@ func decoderLinear(
             transposeB: !transposed, m: rows, n: columns, k: inputs, a: x, lda: inputs,
             b: transposed ? weight + first : weight + first * inputs, ldb: transposed ? outputs : inputs,
             beta: bias == nil ? 0 : 1, c: y + first, ldc: ldy)
+    }
+}
+
+/// At most this many rows go through ``smallRowsProduct``.
+let smallProductRows = 8
+
+/// W in panels of eight outputs, `[out/8, in, 8]`: panel p holds `Wᵀ[k, 8p ..< 8p+8]` for every k, contiguous,
+/// so that a product with few rows streams it front to back. `out` must be a multiple of 8.
+func panelWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int) -> [Float] {
+    precondition(outputs % 8 == 0, "panelWeights: \(outputs) outputs")
+    var panels = [Float](repeating: 0, count: outputs * inputs)
+    for o in 0..<outputs {
+        for k in 0..<inputs { panels[((o / 8) * inputs + k) * 8 + o % 8] = w[o * inputs + k] }
+    }
+    return panels
+}
+
+/// `y[r, c] = b[c] + Σ_k x[r, k]·W[c, k]` for the columns `columns` (multiples of 8), with W in panels
+/// (``panelWeights(_:outputs:inputs:)``): eight columns at a time, up to four rows at once, `k` in order.
+func smallRowsProduct(
+    _ x: UnsafePointer<Float>, rows: Int, inputs: Int, panels: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, columns: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int
+) {
+    let outputs = 8
+    var c = columns.lowerBound
+    while c < columns.upperBound {
+        var r0 = 0
+        while r0 < rows {
+            let group = min(4, rows - r0)
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            let x0 = x + r0 * inputs
+            var w = panels + (c / 8) * inputs * 8
+            switch group {
+            case 4:
+                let (x1, x2, x3) = (x0 + inputs, x0 + 2 * inputs, x0 + 3 * inputs)
+                for k in 0..<inputs {
+                    let v = load8(w)
+                    a0 += SIMD8(repeating: x0[k]) * v
+                    a1 += SIMD8(repeating: x1[k]) * v
+                    a2 += SIMD8(repeating: x2[k]) * v
+                    a3 += SIMD8(repeating: x3[k]) * v
+                    w += outputs
+                }
+            case 3:
+                let (x1, x2) = (x0 + inputs, x0 + 2 * inputs)
+                for k in 0..<inputs {
+                    let v = load8(w)
+                    a0 += SIMD8(repeating: x0[k]) * v
+                    a1 += SIMD8(repeating: x1[k]) * v
+                    a2 += SIMD8(repeating: x2[k]) * v
+                    w += outputs
+                }
+            case 2:
+                let x1 = x0 + inputs
+                for k in 0..<inputs {
+                    let v = load8(w)
+                    a0 += SIMD8(repeating: x0[k]) * v
+                    a1 += SIMD8(repeating: x1[k]) * v
+                    w += outputs
+                }
+            default:
+                for k in 0..<inputs {
+                    a0 += SIMD8(repeating: x0[k]) * load8(w)
+                    w += outputs
+                }
+            }
+            let b = bias.map { load8($0 + c) } ?? SIMD8<Float>()
+            let out = y + r0 * ldy + c
+            store8(b + a0, out)
+            if group > 1 { store8(b + a1, out + ldy) }
+            if group > 2 { store8(b + a2, out + 2 * ldy) }
+            if group > 3 { store8(b + a3, out + 3 * ldy) }
+            r0 += group
+        }
+        c += 8
     }
 }
 

@@ -118,11 +118,14 @@ extension EncoderDecoder: IncrementalDecoder {
         scores.reserve(rows * v)
         scores.rows = rows
         scores.areLogProbabilities = false
-        state.sources.weights.output.withUnsafeBufferPointer { transposed in
-            scores.values.withUnsafeMutableBufferPointer { logits in
-                decoderLinear(
-                    input, rows: rows, inputs: d, weight: transposed.baseAddress!, transposed: true, bias: nil,
-                    outputs: v, into: logits.baseAddress!)
+        let weights = state.sources.weights!
+        weights.output.withUnsafeBufferPointer { transposed in
+            withPanels(weights.outputPanels) { panels in
+                scores.values.withUnsafeMutableBufferPointer { logits in
+                    decoderLinear(
+                        input, rows: rows, inputs: d, weight: transposed.baseAddress!, transposed: true, panels: panels,
+                        bias: nil, outputs: v, into: logits.baseAddress!)
+                }
             }
         }
     }
@@ -426,18 +429,26 @@ extension EncoderDecoder {
         _ x: UnsafeMutablePointer<Float>, rows: Int, _ projection: DecoderProjection, into out: UnsafeMutablePointer<Float>
     ) {
         projection.transposedWeight.withUnsafeBufferPointer { w in
-            if let bias = projection.bias {
-                bias.withUnsafeBufferPointer { b in
+            withPanels(projection.panels) { panels in
+                if let bias = projection.bias {
+                    bias.withUnsafeBufferPointer { b in
+                        decoderLinear(
+                            x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true,
+                            panels: panels, bias: b.baseAddress!, outputs: projection.outputs, into: out)
+                    }
+                } else {
                     decoderLinear(
                         x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true,
-                        bias: b.baseAddress!, outputs: projection.outputs, into: out)
+                        panels: panels, bias: nil, outputs: projection.outputs, into: out)
                 }
-            } else {
-                decoderLinear(
-                    x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true, bias: nil,
-                    outputs: projection.outputs, into: out)
             }
         }
+    }
+
+    /// `body` with a pointer to the panels, or nil.
+    private func withPanels<R>(_ panels: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let panels else { return body(nil) }
+        return panels.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// Every decoder projection, grouped as ``DecoderLayerWeights`` will hold them, per layer.
@@ -486,7 +497,11 @@ extension EncoderDecoder {
                 transposeMatrix(table.baseAddress!, rows: v, columns: d, into: transposed.baseAddress!)
             }
         }
-        let weights = DecoderWeights(layers: layers, output: Tensor(shape: [d, v], scalars: output), sources: tensors)
+        let panels = v % 8 != 0 ? nil : embed_tokens.weight.value.withUnsafeBufferPointer { table in
+            Tensor(shape: [v * d], scalars: panelWeights(table.baseAddress!, outputs: v, inputs: d))
+        }
+        let weights = DecoderWeights(
+            layers: layers, output: Tensor(shape: [d, v], scalars: output), outputPanels: panels, sources: tensors)
         DecoderWeights.cache.withLock { $0 = weights }
         return weights
     }

@@ -113,6 +113,8 @@ struct DecoderSources {
 /// faster than W when there are few rows) and the bias.
 struct DecoderProjection {
     var transposedWeight: Tensor
+    /// W in panels of eight outputs (``panelWeights(_:outputs:inputs:)``), for products with few rows.
+    var panels: Tensor?
     var bias: Tensor?
     var inputs: Int
     var outputs: Int
@@ -130,6 +132,9 @@ struct DecoderProjection {
             }
         }
         transposedWeight = Tensor(shape: [inputs, outputs], scalars: transposed)
+        panels = outputs % 8 != 0 ? nil : stacked.withUnsafeBufferPointer { w in
+            Tensor(shape: [outputs * inputs], scalars: panelWeights(w.baseAddress!, outputs: outputs, inputs: inputs))
+        }
         if projections.count == 1 {
             bias = projections[0].bias?.value
         } else {
@@ -158,16 +163,18 @@ struct DecoderLayerWeights {
 /// its time rearranging them.
 final class DecoderWeights: Sendable {
     let layers: [DecoderLayerWeights]
-    /// Eᵀ `[d, V]`, the output projection.
+    /// Eᵀ `[d, V]`, the output projection, and E in panels.
     let output: Tensor
+    let outputPanels: Tensor?
     /// The model tensors these were made from, held so that their storage stays alive and unchanged
     /// (copy-on-write): the same storage addresses then mean the same weights.
     private let sources: [Tensor]
     private let addresses: [UInt]
 
-    init(layers: [DecoderLayerWeights], output: Tensor, sources: [Tensor]) {
+    init(layers: [DecoderLayerWeights], output: Tensor, outputPanels: Tensor?, sources: [Tensor]) {
         self.layers = layers
         self.output = output
+        self.outputPanels = outputPanels
         self.sources = sources
         addresses = sources.map(DecoderWeights.address)
     }
