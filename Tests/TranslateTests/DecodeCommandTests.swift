@@ -256,6 +256,16 @@ struct DecodeCommandTests {
             let shipped = try runTool("translate", [], input: Data("Hi.\n".utf8), currentDirectory: folder.url)
             #expect(shipped.status == 1)
             #expect(shipped.standardError == "error: no model ships with this build yet (no data/model in the package); pass --model DIR\n")
+        } else {
+            // The shipped EN→DE model loads and translates: "man" and "dog" have one German word each.
+            let shipped = try runTool(
+                "translate", ["--beam", "1"], input: Data("A man is walking.\nA dog is running.\n".utf8),
+                currentDirectory: folder.url)
+            #expect(shipped.status == 0)
+            let german = lines(shipped.standardOutput)
+            #expect(german.count == 2)
+            #expect(german.first?.contains("Mann") == true)
+            #expect(german.last?.contains("Hund") == true)
         }
     }
 
