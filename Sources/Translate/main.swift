@@ -1,4 +1,8 @@
 import CLI
+import Seq2Seq
+
+// Before any product: OpenBLAS's idle threads would otherwise spin beside our own kernels (see the doc).
+BLAS.letIdleWorkersSleep()
 
 /// Every `translate` subcommand; each lives in its own file under Commands/.
 let commands: [Command] = [

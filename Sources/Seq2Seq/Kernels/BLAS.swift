@@ -1,5 +1,6 @@
 import CBLAS
 import Dispatch
+import Glibc
 import Synchronization
 
 /// The one door to BLAS: single-precision matrix products, row-major. No other file imports CBLAS.
@@ -8,6 +9,41 @@ public enum BLAS {
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// Makes OpenBLAS's idle worker threads sleep as soon as their share of a product is done, unless the
+    /// user set `OPENBLAS_THREAD_TIMEOUT` (then that is kept). Returns whether the setting was applied.
+    ///
+    /// OpenBLAS's pthreads build (Debian's default) keeps each worker spinning on `sched_yield` for 2²⁸ TSC
+    /// cycles (about 0.1 s) after every product before it sleeps on a condition variable. Between products
+    /// our own kernels run on ``Parallel/threadCount`` threads, so on a machine with as many cores as threads
+    /// the spinning workers take CPU time from them (about 12% of a training step's samples were in
+    /// `sched_yield`). With the shortest timeout (2⁴ cycles) a worker sleeps at once and the next product wakes
+    /// it with one condition signal, microseconds against the milliseconds of a training product.
+    ///
+    /// OpenBLAS reads the timeout only from the environment, when it starts its threads, and it starts them
+    /// before `main`; so this sets the variable, has OpenBLAS read its environment again, and restarts the
+    /// workers (`openblas_read_env`, `blas_thread_shutdown_`, `blas_thread_init`: exported by OpenBLAS but not
+    /// in `cblas.h`, so looked up at run time; without them, e.g. the OpenMP build, nothing changes). The
+    /// variable is removed again afterwards, so child processes see the environment as it was.
+    ///
+    /// Call it once at start-up, before any product and while no other thread uses BLAS.
+    @discardableResult
+    public static func letIdleWorkersSleep() -> Bool {
+        let variable = "OPENBLAS_THREAD_TIMEOUT"
+        guard getenv(variable) == nil, let library = dlopen(nil, RTLD_NOW),
+            let readEnvironment = dlsym(library, "openblas_read_env"),
+            let shutdown = dlsym(library, "blas_thread_shutdown_"),
+            let start = dlsym(library, "blas_thread_init")
+        else { return false }
+        typealias Routine = @convention(c) () -> Void
+        typealias Status = @convention(c) () -> Int32
+        setenv(variable, "4", 0)
+        unsafeBitCast(readEnvironment, to: Routine.self)()
+        unsetenv(variable)
+        _ = unsafeBitCast(shutdown, to: Status.self)()
+        _ = unsafeBitCast(start, to: Status.self)()
+        return true
     }
 
     private static let profiling = Atomic<Bool>(false)
