@@ -18,4 +18,18 @@ struct ExponentialTests {
         #expect(fastExp(-Float.infinity) >= 0 && fastExp(-Float.infinity) < 1e-37)
         #expect(fastExp(1000).isFinite)
     }
+
+    @Test("the eight-lane version gives the scalar version's bits in every lane, clamps included")
+    func lanesMatchScalar() {
+        var mismatches = 0
+        var x: Float = -100
+        while x <= 100 {
+            var lanes = SIMD8<Float>()
+            for lane in 0..<8 { lanes[lane] = x + Float(lane) * 0.0131 }
+            let vector = fastExp(lanes)
+            for lane in 0..<8 where vector[lane].bitPattern != fastExp(lanes[lane]).bitPattern { mismatches += 1 }
+            x += 0.0917
+        }
+        #expect(mismatches == 0)
+    }
 }
