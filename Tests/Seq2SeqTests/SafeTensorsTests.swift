@@ -27,6 +27,33 @@ struct SafeTensorsTests {
         #expect(read.metadata == ["format": "pt"])
     }
 
+    @Test("F16 and BF16 entries read as Float, bit patterns decoded as IEEE 754 and bfloat16 define them")
+    func halfPrecision() throws {
+        // Hand-assembled file: F16 [1, -2, 65504 (largest), 2^-24 (smallest subnormal), 1/3 rounded, +inf]
+        // and BF16 [1, -pi truncated to 3.140625].
+        let f16: [UInt16] = [0x3C00, 0xC000, 0x7BFF, 0x0001, 0x3555, 0x7C00]
+        let bf16: [UInt16] = [0x3F80, 0xC049]
+        let json = #"{"h":{"dtype":"F16","shape":[2,3],"data_offsets":[0,12]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[12,16]}}"#
+        var data = Data()
+        withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(Data(json.utf8))
+        for bits in f16 + bf16 { withUnsafeBytes(of: bits.littleEndian) { data.append(contentsOf: $0) } }
+        let file = try SafeTensors(data: data)
+        let h = try file.tensor("h")
+        #expect(h.shape == [2, 3])
+        #expect(h.scalars == [1, -2, 65504, 0x1p-24, 0.333251953125, .infinity])
+        #expect(try file.tensor("b").scalars == [1, -3.140625])
+        #expect(Set(try file.floatTensors().keys) == ["h", "b"])
+
+        // Writing F16 rounds to nearest, ties to even: 1 + 2^-11 is halfway between 1 and 1 + 2^-10.
+        let written = SafeTensors.encode(["x": Tensor(shape: [4], scalars: [1 + 0x1p-11, 1 + 0x1p-10 + 0x1p-11, 70000, -0.5])], storage: .float16)
+        let length = written.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let raw = Array(written[(8 + length)...])
+        let bits = stride(from: 0, to: raw.count, by: 2).map { UInt16(raw[$0]) | UInt16(raw[$0 + 1]) << 8 }
+        #expect(bits == [0x3C00, 0x3C02, 0x7C00, 0xB800])
+        #expect(try SafeTensors(data: written).entries["x"]?.dtype == "F16")
+    }
+
     @Test("malformed files are rejected with a reason")
     func corrupt() throws {
         let good = SafeTensors.encode(["x": Tensor(shape: [4], scalars: [1, 2, 3, 4])])

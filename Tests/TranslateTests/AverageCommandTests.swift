@@ -45,6 +45,29 @@ struct AverageCommandTests {
         #expect(largestDifference < 1e-6)
         _ = try ModelDirectory.load(folder.path("avg"))
         #expect(FileManager.default.fileExists(atPath: folder.path("avg/spm.model")))
+
+        // --dtype f16: half the bytes, each weight within half precision's rounding of the float32 mean.
+        let half = try runTool("translate", [
+            "average", "--save-dir", folder.path("run"), "--last", "2", "-o", folder.path("avg16"), "--dtype", "f16",
+        ])
+        #expect(half.status == 0, "\(half.standardError)")
+        let halfFile = try SafeTensors(contentsOf: folder.path("avg16/model.safetensors"))
+        #expect(Set(halfFile.entries.values.map(\.dtype)) == ["F16"])
+        let size = { (path: String) throws -> Int in try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int }
+        let ratio = Double(try size(folder.path("avg16/model.safetensors"))) / Double(try size(folder.path("avg/model.safetensors")))
+        #expect(ratio > 0.49 && ratio < 0.52)
+        var largestRelative: Float = 0
+        for (name, tensor) in try halfFile.floatTensors() {
+            for (value, full) in zip(tensor.scalars, averaged[name]!.scalars) where abs(full) > 1e-4 {
+                largestRelative = max(largestRelative, abs(value - full) / abs(full))
+            }
+        }
+        #expect(largestRelative > 0 && largestRelative <= 1.0 / 2048)  // unit roundoff of an 11-bit significand
+        _ = try ModelDirectory.load(folder.path("avg16"))
+        let badType = try runTool("translate", ["average", "--save-dir", folder.path("run"), "-o", folder.path("x"), "--dtype", "f8"])
+        #expect(badType.status == 64)
+        #expect(badType.standardError.contains("--dtype must be one of f32, f16, got 'f8'"))
+        #expect(!FileManager.default.fileExists(atPath: folder.path("x")))
     }
 
     @Test("no checkpoints, or checkpoints of different models, give one error line")

@@ -101,9 +101,11 @@ public enum ModelDirectory {
         }
     }
 
-    /// Writes `config.json` and `model.safetensors` (the shared embedding once, no aliases) into `path`,
-    /// creating the folder; each file is replaced atomically.
-    public static func save(_ model: EncoderDecoder, to path: String) throws(ModelDirectoryError) {
+    /// Writes `config.json` and `model.safetensors` (the shared embedding once, no aliases, weights
+    /// stored as `storage`) into `path`, creating the folder; each file is replaced atomically.
+    public static func save(
+        _ model: EncoderDecoder, to path: String, storage: SafeTensors.StorageType = .float32
+    ) throws(ModelDirectoryError) {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
             throw .unwritable(path: path, reason: "cannot create the model directory: \(describe(error))")
         }
@@ -118,7 +120,7 @@ public enum ModelDirectory {
             throw .unwritable(path: configFile, reason: describe(error))
         }
         let weights = (path as NSString).appendingPathComponent(weightsFile)
-        do { try SafeTensors.write(model.stateDictionary(), metadata: ["format": "pt"], to: weights) } catch {
+        do { try SafeTensors.write(model.stateDictionary(), metadata: ["format": "pt"], storage: storage, to: weights) } catch {
             throw .unwritable(path: weights, reason: error.description)
         }
     }

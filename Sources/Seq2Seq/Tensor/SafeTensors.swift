@@ -8,15 +8,27 @@ import Foundation
 ///
 /// Layout: an 8-byte little-endian header length `N`, `N` bytes of JSON mapping each name to
 /// `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets into the data block) plus an optional
-/// `"__metadata__"` map of strings, then the raw little-endian data. This type reads `F32` and `I64`
-/// and writes `F32` (with 8-byte header padding, as the reference writer does).
+/// `"__metadata__"` map of strings, then the raw little-endian data. This type reads `F32`, `F16`,
+/// `BF16` (widened to `Float`) and `I64`, and writes `F32` or `F16` (with 8-byte header padding, as
+/// the reference writer does). Half precision halves a shipped model's size; computation stays `Float`.
 public struct SafeTensors {
     /// The element types this code understands.
     public enum DType: String, Sendable {
         case float32 = "F32"
+        case float16 = "F16"
+        case bfloat16 = "BF16"
         case int64 = "I64"
 
-        var size: Int { self == .float32 ? 4 : 8 }
+        var size: Int {
+            switch self {
+            case .float16, .bfloat16: 2
+            case .float32: 4
+            case .int64: 8
+            }
+        }
+
+        /// Whether `tensor(_:)` reads it (as `Float`).
+        var isFloatingPoint: Bool { self != .int64 }
     }
 
     /// Where one tensor lives in the file.
@@ -89,21 +101,32 @@ public struct SafeTensors {
         self.path = path
     }
 
-    private func entry(_ name: String, _ type: DType) throws(Seq2SeqError) -> Entry {
+    private func entry(_ name: String, _ accepts: (DType) -> Bool) throws(Seq2SeqError) -> (Entry, DType) {
         guard let entry = entries[name] else { throw .missingTensor(name: name) }
-        guard entry.dtype == type.rawValue else { throw .unsupportedType(name: name, dtype: entry.dtype) }
-        return entry
+        guard let type = DType(rawValue: entry.dtype), accepts(type) else {
+            throw .unsupportedType(name: name, dtype: entry.dtype)
+        }
+        return (entry, type)
     }
 
-    /// The `F32` tensor `name`.
-    /// - Throws: `.missingTensor`, or `.unsupportedType` if it is not `F32`.
+    /// The floating-point tensor `name` (`F32`, or `F16`/`BF16` widened exactly to `Float`).
+    /// - Throws: `.missingTensor`, or `.unsupportedType` if it is not floating-point.
     public func tensor(_ name: String) throws(Seq2SeqError) -> Tensor {
-        let entry = try entry(name, .float32)
+        let (entry, type) = try entry(name) { $0.isFloatingPoint }
         let count = entry.shape.reduce(1, *)
         let scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             data.withUnsafeBytes { raw in
                 // The file is little-endian, like every host this package targets (x86-64, arm64).
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[entry.range]))
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[entry.range])
+                switch type {
+                case .float32: UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+                case .float16:
+                    for i in 0..<count { buffer[i] = Float(Float16(bitPattern: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                case .bfloat16:
+                    // bfloat16 is the top half of a float32's bits.
+                    for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
+                case .int64: preconditionFailure("not floating-point")
+                }
             }
             initialized = count
         }
@@ -113,7 +136,7 @@ public struct SafeTensors {
     /// The `I64` tensor `name` as a shape and its values.
     /// - Throws: `.missingTensor`, or `.unsupportedType` if it is not `I64`.
     public func integers(_ name: String) throws(Seq2SeqError) -> (shape: [Int], values: [Int]) {
-        let entry = try entry(name, .int64)
+        let (entry, _) = try entry(name) { $0 == .int64 }
         let count = entry.shape.reduce(1, *)
         let values = data.withUnsafeBytes { raw in
             (0..<count).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: entry.range.lowerBound + 8 * $0, as: Int64.self))) }
@@ -121,23 +144,34 @@ public struct SafeTensors {
         return (entry.shape, values)
     }
 
-    /// Every `F32` tensor by name (entries of other dtypes are skipped).
+    /// Every floating-point tensor by name, as `Float` (entries of other dtypes are skipped).
     public func floatTensors() throws(Seq2SeqError) -> [String: Tensor] {
         var result: [String: Tensor] = [:]
-        for (name, entry) in entries where entry.dtype == DType.float32.rawValue { result[name] = try tensor(name) }
+        for (name, entry) in entries where DType(rawValue: entry.dtype)?.isFloatingPoint == true { result[name] = try tensor(name) }
         return result
     }
 
-    /// The bytes of a safetensors file holding `tensors` as `F32`, names sorted, with `metadata`.
-    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) -> Data {
+    /// The element types `encode` writes.
+    public enum StorageType: String, Sendable, CaseIterable {
+        case float32 = "F32"
+        /// IEEE half precision, each value rounded to nearest-even (values beyond ±65504 become ±infinity).
+        case float16 = "F16"
+
+        var size: Int { self == .float32 ? 4 : 2 }
+    }
+
+    /// The bytes of a safetensors file holding `tensors` as `storage` (default `F32`), names sorted,
+    /// with `metadata`.
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:], storage: StorageType = .float32) -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
         let names = tensors.keys.sorted()
         for name in names {
             let tensor = tensors[name]!
-            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + 4 * tensor.count]] as [String: Any]
-            offset += 4 * tensor.count
+            let end = offset + storage.size * tensor.count
+            header[name] = ["dtype": storage.rawValue, "shape": tensor.shape, "data_offsets": [offset, end]] as [String: Any]
+            offset = end
         }
         var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data("{}".utf8)
         // Pad with spaces so that the data block starts 8-byte aligned, as the reference writer does.
@@ -147,9 +181,12 @@ public struct SafeTensors {
         withUnsafeBytes(of: &length) { file.append(contentsOf: $0) }
         file.append(json)
         for name in names {
-            tensors[name]!.scalars.withUnsafeBufferPointer { buffer in
-                // Little-endian host (x86-64, arm64): the in-memory bytes are the file's bytes.
-                file.append(UnsafeBufferPointer(start: UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self), count: 4 * buffer.count))
+            // Little-endian host (x86-64, arm64): the in-memory bytes are the file's bytes.
+            switch storage {
+            case .float32:
+                tensors[name]!.scalars.withUnsafeBytes { file.append(contentsOf: $0) }
+            case .float16:
+                tensors[name]!.scalars.map { Float16($0).bitPattern }.withUnsafeBytes { file.append(contentsOf: $0) }
             }
         }
         return file
@@ -157,8 +194,10 @@ public struct SafeTensors {
 
     /// Writes `tensors` to `path` atomically (a temporary file renamed over the target).
     /// - Throws: `Seq2SeqError.io` when the file cannot be written.
-    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws(Seq2SeqError) {
-        do { try encode(tensors, metadata: metadata).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+    public static func write(
+        _ tensors: [String: Tensor], metadata: [String: String] = [:], storage: StorageType = .float32, to path: String
+    ) throws(Seq2SeqError) {
+        do { try encode(tensors, metadata: metadata, storage: storage).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
             throw .io(path: path, reason: "cannot write: \(error.localizedDescription)")
         }
     }

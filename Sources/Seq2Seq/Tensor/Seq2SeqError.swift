@@ -8,7 +8,7 @@ public enum Seq2SeqError: Error, CustomStringConvertible, Equatable {
     case missingTensor(name: String)
     /// A tensor has another shape than the model expects.
     case shapeMismatch(name: String, expected: [Int], found: [Int])
-    /// A tensor is stored with a dtype this code does not read (only F32 and I64 are supported).
+    /// A tensor is stored with a dtype this code does not read (only F32, F16, BF16 and I64 are supported).
     case unsupportedType(name: String, dtype: String)
 
     public var description: String {
@@ -17,7 +17,7 @@ public enum Seq2SeqError: Error, CustomStringConvertible, Equatable {
         case .corruptCheckpoint(let path, let reason): "\(path): not a valid safetensors file: \(reason)"
         case .missingTensor(let name): "checkpoint has no tensor '\(name)'"
         case .shapeMismatch(let name, let expected, let found): "tensor '\(name)' has shape \(found), expected \(expected)"
-        case .unsupportedType(let name, let dtype): "tensor '\(name)' has dtype \(dtype); only F32 and I64 are supported"
+        case .unsupportedType(let name, let dtype): "tensor '\(name)' has dtype \(dtype); only F32, F16, BF16 and I64 are supported"
         }
     }
 }

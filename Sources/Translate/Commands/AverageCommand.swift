@@ -12,17 +12,22 @@ let averageCommand = Command(
         Reads checkpoint_UPDATE.safetensors files (written by 'translate train', see --keep-last) from
         --save-dir, or the checkpoint files given as arguments, and writes --output as a model directory:
         the averaged model.safetensors with config.json and spm.model copied from --save-dir.
+        --dtype f16 stores the weights in half precision: half the size, for shipping a model
+        (decoding still computes in float32).
         """,
     options: [
         .value("--save-dir", valueName: "DIR", help: "The training run's directory (config.json, spm.model, checkpoints)."),
         .value("--last", valueName: "N", default: "5", help: "How many of the newest checkpoints to average."),
         .value("--output", "-o", valueName: "DIR", help: "The model directory to write (required)."),
+        .value("--dtype", valueName: "TYPE", default: "f32", help: "Storage of the averaged weights: f32 or f16."),
     ],
     positionals: "[CHECKPOINT ...]", count: 0...1000
 ) { arguments in
     let saveDirectory = try arguments.required("--save-dir")
     let output = try arguments.required("--output")
     let last = try arguments.int("--last", default: 5, min: 1, max: 1000)
+    let dtype = try arguments.choice("--dtype", default: "f32", from: ["f32", "f16"])
+    let storage: SafeTensors.StorageType = dtype == "f16" ? .float16 : .float32
     var inputs = arguments.positionals
     if inputs.isEmpty {
         let available = TrainingCheckpoint.updateCheckpoints(in: saveDirectory)
@@ -38,7 +43,7 @@ let averageCommand = Command(
     do {
         let model = try ModelDirectory.load(saveDirectory)
         try ModelDirectory.load(average, into: model, file: inputs.joined(separator: ", "))
-        try ModelDirectory.save(model, to: output)
+        try ModelDirectory.save(model, to: output, storage: storage)
     } catch { throw RuntimeError("\(error)") }
     let spm = (saveDirectory as NSString).appendingPathComponent(ModelDirectory.sentencePieceFile)
     if FileManager.default.fileExists(atPath: spm) {
