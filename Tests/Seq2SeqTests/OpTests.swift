@@ -41,6 +41,11 @@ private let arithmeticCases: [OpCase] = [
     OpCase("multiply [4]*[2,3,4]", [Inputs.normal([4]), Inputs.normal([2, 3, 4], seed: 9)], { $0[0] * $0[1] }, reference: { Reference.binary($0[0], $0[1], *) }),
     OpCase("divide [2,3]/[3]", [Inputs.normal([2, 3]), Inputs.positive([3])], { $0[0] / $0[1] }, reference: { Reference.binary($0[0], $0[1], /) }),
     OpCase("divide [3]/[2,3]", [Inputs.normal([3]), Inputs.positive([2, 3])], { $0[0] / $0[1] }, reference: { Reference.binary($0[0], $0[1], /) }),
+    // The add hands its output gradient to one operand: here to a second use of the same variable, then to an
+    // operand that already has a gradient from the product.
+    OpCase("add of a variable to itself", [Inputs.normal([2, 3])], { $0[0] + $0[0] }, reference: { Reference.map($0[0]) { 2 * $0 } }),
+    OpCase("(a + b)·a", [Inputs.normal([2, 3]), Inputs.normal([2, 3], seed: 9)], { ($0[0] + $0[1]) * $0[0] },
+           reference: { Reference.binary(Reference.binary($0[0], $0[1], +), $0[0], *) }),
     OpCase("scaled", [Inputs.normal([2, 3])], { $0[0] * 2.5 }, reference: { Reference.map($0[0]) { 2.5 * $0 } }),
     OpCase("shifted", [Inputs.normal([2, 3])], { $0[0] + 1.5 }, reference: { Reference.map($0[0]) { $0 + 1.5 } }),
     OpCase("negate", [Inputs.normal([2, 3])], { -$0[0] }, reference: { Reference.map($0[0]) { -$0 } }),
@@ -138,7 +143,11 @@ private let softmaxCases: [OpCase] = [
            reference: { embeddingReference($0[0], ids: [4, 0, 4, 2, 4, 1]).reshaped([2, 3, 3]) }),
     OpCase("label-smoothed cross-entropy", [Inputs.normal([4, 6], scale: 2)],
            { labelSmoothedCrossEntropy(logits: $0[0], targets: [1, 0, 5, 3], labelSmoothing: 0.1, ignoring: 0).loss },
-           reference: { crossEntropyReference($0[0]) }),
+           reference: { crossEntropyReference($0[0], targets: [1, 0, 5, 3]) }),
+    // 37 columns: four blocks of eight lanes and a tail of five in the vectorised row sums.
+    OpCase("label-smoothed cross-entropy, 37 classes", [Inputs.normal([4, 37], scale: 3)],
+           { labelSmoothedCrossEntropy(logits: $0[0], targets: [36, 0, 8, 5], labelSmoothing: 0.1, ignoring: 0).loss },
+           reference: { crossEntropyReference($0[0], targets: [36, 0, 8, 5]) }),
     OpCase("attention with a key padding mask", [Inputs.normal([2, 2, 3, 4]), Inputs.normal([2, 2, 4, 4], seed: 9), Inputs.normal([2, 2, 4, 2], seed: 8)],
            { attention(query: $0[0], key: $0[1], value: $0[2], mask: mask3) },
            reference: { attentionReference($0[0], $0[1], $0[2]) }),
@@ -162,12 +171,14 @@ private func maskedFillReference(_ x: Tensor) -> Tensor {
     return out
 }
 
-private func crossEntropyReference(_ x: Tensor) -> Tensor {
+/// fairseq's label-smoothed loss with ε = 0.1, summed over the rows whose target is not 0.
+private func crossEntropyReference(_ x: Tensor, targets: [Int]) -> Tensor {
     let lp = Reference.softmax(x, log: true)
+    let classes = x.shape[1]
     var total = 0.0
-    for (r, t) in [1, 0, 5, 3].enumerated() where t != 0 {
-        let row = (0..<6).map { Double(lp[r, $0]) }
-        let (e, ei) = (0.1, 0.1 / 5)
+    for (r, t) in targets.enumerated() where t != 0 {
+        let row = (0..<classes).map { Double(lp[r, $0]) }
+        let (e, ei) = (0.1, 0.1 / Double(classes - 1))
         total += (1 - e - ei) * -row[t] + ei * -row.reduce(0, +)
     }
     return Tensor(scalar: Float(total))

@@ -24,7 +24,7 @@ public func labelSmoothedCrossEntropy(
     }
     let smoothingShare = vocabulary > 1 ? Double(epsilon) / Double(vocabulary - 1) : 0
     let targetWeight = 1 - Double(epsilon) - smoothingShare
-    // Per row: log Σ e^z (saved for the backward), the loss and the nll.
+    // Per counted row: log Σ e^z (saved for the backward), the loss and the nll.
     var logSumExp = [Float](repeating: 0, count: rows)
     var rowLoss = [Double](repeating: 0, count: rows)
     var rowNLL = [Double](repeating: 0, count: rows)
@@ -37,18 +37,12 @@ public func labelSmoothedCrossEntropy(
                         let t = pt.baseAddress!
                         Parallel.forEachRange(rows, work: rows * vocabulary * 8) { range in
                             for r in range {
+                                // A skipped row needs nothing: the backward zeroes its gradient without lse.
+                                guard t[r] != ignoredTarget else { continue }
                                 let row = z + r * vocabulary
-                                var maximum = -Float.infinity
-                                for v in 0..<vocabulary { maximum = max(maximum, row[v]) }
-                                var total: Double = 0
-                                var sum: Double = 0
-                                for v in 0..<vocabulary {
-                                    total += Double(fastExp(row[v] - maximum))
-                                    sum += Double(row[v])
-                                }
+                                let (maximum, total, sum) = shiftedExponentialAndPlainSums(row, count: vocabulary)
                                 let l = Double(maximum) + Foundation.log(total)
                                 lse[r] = Float(l)
-                                guard t[r] != ignoredTarget else { continue }
                                 let rowNLL = l - Double(row[t[r]])
                                 let smooth = Double(vocabulary) * l - sum
                                 nll[r] = rowNLL
@@ -97,4 +91,37 @@ public func labelSmoothedCrossEntropy(
         }
     }
     return (loss, rowNLL.reduce(0, +), counted)
+}
+
+/// For one row `z` of `V` logits: its maximum `m`, `Σ_v e^{z_v − m}` and `Σ_v z_v`, both sums in Double.
+///
+/// Subtracting the maximum keeps every term of the first sum in (0, 1]. Each sum runs in eight interleaved
+/// Double partial sums (lane `j` takes `v ≡ j mod 8`), added by halves, then the tail of `V mod 8` in order.
+private func shiftedExponentialAndPlainSums(
+    _ z: UnsafePointer<Float>, count: Int
+) -> (maximum: Float, exponentials: Double, sum: Double) {
+    let maximum = largestElement(z, count: count)
+    let shift = SIMD8<Float>(repeating: maximum)
+    var (exponentials, sums) = (SIMD8<Double>(), SIMD8<Double>())
+    var v = 0
+    while v + 8 <= count {
+        let x = load8(z + v)
+        exponentials += SIMD8<Double>(fastExp(x - shift))
+        sums += SIMD8<Double>(x)
+        v += 8
+    }
+    var (total, sum) = (laneSum(exponentials), laneSum(sums))
+    while v < count {
+        total += Double(fastExp(z[v] - maximum))
+        sum += Double(z[v])
+        v += 1
+    }
+    return (maximum, total, sum)
+}
+
+/// The sum of the lanes of `v`, by halves.
+@inline(__always)
+private func laneSum(_ v: SIMD8<Double>) -> Double {
+    let h = v.lowHalf + v.highHalf
+    return (h[0] + h[1]) + (h[2] + h[3])
 }

@@ -27,8 +27,9 @@ public func dropout(_ x: Variable, probability p: Float) -> Variable {
 
 /// `y[i] (+)= keep(seed, i) ? x[i]/(1 − p) : 0`. One 32-bit hash of `(seed, i/2)` (two rounds of Wellons'
 /// `lowbias32`, keyed by the halves of the seed) gives the 16-bit draws of elements `i` and `i + 1`; an
-/// element is kept when its draw, as a fraction of 2¹⁶, is at least `p`. 32-bit arithmetic and branch-free
-/// masks let the loop vectorise.
+/// element is kept when its draw, as a fraction of 2¹⁶, is at least `p`. The main loop hashes eight pairs
+/// at once with the same 32-bit operations (so the same masks as one pair at a time) and applies them to
+/// sixteen elements with branch-free bit masks.
 func dropoutKernel(
     _ y: UnsafeMutablePointer<Float>, accumulate: Bool, _ x: UnsafePointer<Float>, count: Int, probability p: Float, seed: UInt64
 ) {
@@ -44,21 +45,44 @@ func dropoutKernel(
         h ^= h >> 16
         return h
     }
+    @inline(__always) func mix(_ value: SIMD8<UInt32>) -> SIMD8<UInt32> {
+        var h = value
+        h ^= h &>> 16
+        h &*= 0x7FEB_352D
+        h ^= h &>> 15
+        h &*= 0x846C_A68B
+        h ^= h &>> 16
+        return h
+    }
     // All ones when the draw is ≥ threshold (the sign bit of draw − threshold), zero otherwise.
     @inline(__always) func keep(_ draw: UInt32) -> UInt32 { ~UInt32(bitPattern: (Int32(bitPattern: draw) &- threshold) >> 31) }
+    @inline(__always) func keep(_ draw: SIMD8<UInt32>) -> SIMD8<UInt32> {
+        ~SIMD8<UInt32>(truncatingIfNeeded: (SIMD8<Int32>(truncatingIfNeeded: draw) &- threshold) &>> 31)
+    }
     @inline(__always) func apply(_ value: Float, _ mask: UInt32) -> Float { Float(bitPattern: (value * scale).bitPattern & mask) }
+    let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
     let pairs = count / 2
     Parallel.forEachRange(pairs, work: count * 4) { range in
-        for j in range {
+        var j = range.lowerBound
+        while j + 8 <= range.upperBound {
+            // Pairs j ..< j + 8, elements 2j ..< 2j + 16.
+            let h = mix(mix((SIMD8(repeating: UInt32(truncatingIfNeeded: j)) &+ lanes) ^ low) ^ high)
+            // 64-bit lane k holds the masks of elements 2(j + k) (low half, first in memory) and 2(j + k) + 1.
+            let pairMasks = SIMD8<UInt64>(truncatingIfNeeded: keep(h & 0xFFFF)) | SIMD8<UInt64>(truncatingIfNeeded: keep(h &>> 16)) &<< 32
+            let masks = unsafeBitCast(pairMasks, to: SIMD16<UInt32>.self)
+            let scaled = UnsafeRawPointer(x + 2 * j).loadUnaligned(as: SIMD16<Float>.self) * scale
+            var values = unsafeBitCast(unsafeBitCast(scaled, to: SIMD16<UInt32>.self) & masks, to: SIMD16<Float>.self)
+            let out = UnsafeMutableRawPointer(y + 2 * j)
+            if accumulate { values += out.loadUnaligned(as: SIMD16<Float>.self) }
+            out.storeBytes(of: values, as: SIMD16<Float>.self)
+            j += 8
+        }
+        while j < range.upperBound {
             let h = mix(mix(UInt32(truncatingIfNeeded: j) ^ low) ^ high)
             let (a, b) = (apply(x[2 * j], keep(h & 0xFFFF)), apply(x[2 * j + 1], keep(h >> 16)))
-            if accumulate {
-                y[2 * j] += a
-                y[2 * j + 1] += b
-            } else {
-                y[2 * j] = a
-                y[2 * j + 1] = b
-            }
+            y[2 * j] = accumulate ? y[2 * j] + a : a
+            y[2 * j + 1] = accumulate ? y[2 * j + 1] + b : b
+            j += 1
         }
     }
     if count % 2 == 1 {
