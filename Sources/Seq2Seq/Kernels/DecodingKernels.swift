@@ -161,8 +161,75 @@ func addOuterProduct(
     }
 }
 
+/// Eight rows of eight floats.
+typealias Block8x8 = (
+    SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>
+)
+
+/// The transpose of an 8×8 block given by its rows: its columns.
+///
+/// Three perfect unshuffles of the 64 elements (evens, then odds): element (i, j) sits at the bit pattern
+/// i₂i₁i₀j₂j₁j₀, each unshuffle rotates that pattern right by one bit, and three give j₂j₁j₀i₂i₁i₀, the
+/// place of (j, i). Each unshuffle is eight two-register shuffles, no memory traffic.
+@inline(__always)
+func transposed(_ r: Block8x8) -> Block8x8 {
+    @inline(__always) func unshuffle(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>) {
+        let both = SIMD16(lowHalf: a, highHalf: b)
+        return (both.evenHalf, both.oddHalf)
+    }
+    var r = r
+    for _ in 0..<3 {
+        let (e0, o0) = unshuffle(r.0, r.1), (e1, o1) = unshuffle(r.2, r.3)
+        let (e2, o2) = unshuffle(r.4, r.5), (e3, o3) = unshuffle(r.6, r.7)
+        r = (e0, e1, e2, e3, o0, o1, o2, o3)
+    }
+    return r
+}
+
+/// `e[l] = Σ_j q[j]·S[l, j]` for every row l of `S` `[rows, width]`, each sum taken from zero in the order
+/// of j: the very operations of the column sweep `e += q[j]·S[:, j]` (for j = 0, 1, …), so the result equals
+/// the one computed from Sᵀ's rows. Causal Luna with tied keys and values keeps only S^V and reads S^K = S^Vᵀ
+/// this way: eight rows at a time, through 8×8 transposes in registers.
+func transposedProduct(
+    _ s: UnsafePointer<Float>, rows: Int, width: Int, _ q: UnsafePointer<Float>, into e: UnsafeMutablePointer<Float>
+) {
+    var first = 0
+    if width % 8 == 0 {
+        while first < rows {
+            // Rows past the end repeat the last one; their lanes are dropped.
+            @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { s + min(first + i, rows - 1) * width }
+            let (p0, p1, p2, p3, p4, p5, p6, p7) = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+            var sums = SIMD8<Float>()
+            var j = 0
+            while j < width {
+                let c = transposed(
+                    (load8(p0 + j), load8(p1 + j), load8(p2 + j), load8(p3 + j), load8(p4 + j), load8(p5 + j),
+                     load8(p6 + j), load8(p7 + j)))
+                sums = sums + SIMD8(repeating: q[j]) * c.0
+                sums = sums + SIMD8(repeating: q[j + 1]) * c.1
+                sums = sums + SIMD8(repeating: q[j + 2]) * c.2
+                sums = sums + SIMD8(repeating: q[j + 3]) * c.3
+                sums = sums + SIMD8(repeating: q[j + 4]) * c.4
+                sums = sums + SIMD8(repeating: q[j + 5]) * c.5
+                sums = sums + SIMD8(repeating: q[j + 6]) * c.6
+                sums = sums + SIMD8(repeating: q[j + 7]) * c.7
+                j += 8
+            }
+            for i in 0..<min(8, rows - first) { e[first + i] = sums[i] }
+            first += 8
+        }
+        return
+    }
+    for l in 0..<rows {
+        var sum: Float = 0
+        for j in 0..<width { sum = sum + q[j] * s[l * width + j] }
+        e[l] = sum
+    }
+}
+
 /// `y = x·Wᵀ + b` for all rows at once: `x` `[R, in]`, `W` `[out, in]` (PyTorch's layout) or, with
 /// `transposed`, `Wᵀ` `[in, out]`; `b` `[out]` or nil; `y` `[R, out]` (row stride `ldy`, default `out`).
+/// With `relu`, `y = max(x·Wᵀ + b, 0)`, applied by each thread to its own columns while they are in cache.
 ///
 /// One product for every row; large products are split over ``Parallel/threadCount`` threads by blocks of
 /// output columns, each thread running a single-threaded BLAS product on its part of `W`, so the weights
@@ -171,11 +238,18 @@ func addOuterProduct(
 func decoderLinear(
     _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, transposed: Bool = false,
     panels: UnsafePointer<Float>? = nil, bias: UnsafePointer<Float>?, outputs: Int, into y: UnsafeMutablePointer<Float>,
-    ldy: Int? = nil
+    ldy: Int? = nil, relu: Bool = false
 ) {
     guard rows > 0 else { return }
     let ldy = ldy ?? outputs
     let block = 64
+    func rectify(_ columns: Range<Int>) {
+        guard relu else { return }
+        for r in 0..<rows {
+            let row = y + r * ldy
+            for c in columns { row[c] = max(row[c], 0) }
+        }
+    }
     if let panels, rows <= smallProductRows {
         // Few rows: OpenBLAS would copy its whole part of Wᵀ into its own layout for a handful of rows;
         // reading Wᵀ in place is cheaper.
@@ -184,6 +258,7 @@ func decoderLinear(
             let first = range.lowerBound * block
             let last = min(range.upperBound * block, outputs)
             smallRowsProduct(x, rows: rows, inputs: inputs, panels: panels, bias: bias, columns: first..<last, into: y, ldy: ldy)
+            rectify(first..<last)
         }
         return
     }
@@ -202,6 +277,7 @@ func decoderLinear(
             transposeB: !transposed, m: rows, n: columns, k: inputs, a: x, lda: inputs,
             b: transposed ? weight + first : weight + first * inputs, ldb: transposed ? outputs : inputs,
             beta: bias == nil ? 0 : 1, c: y + first, ldc: ldy)
+        rectify(first..<(first + columns))
     }
 }
 

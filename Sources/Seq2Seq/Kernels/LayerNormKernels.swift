@@ -6,23 +6,55 @@ func layerNormKernel(
     _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
     rows: Int, columns: Int, epsilon: Float
 ) {
+    // Writes row r of y from its mean and its sum of squared deviations. Two passes (mean, then squared
+    // deviations) avoid the cancellation of E[x²] − E[x]².
+    @inline(__always)
+    func normalizeRow(_ r: Int, mu: Float, squares: Float) {
+        let (input, output) = (x + r * columns, y + r * columns)
+        let s = 1 / (squares / Float(columns) + epsilon).squareRoot()
+        for j in 0..<columns { output[j] = (input[j] - mu) * s * weight[j] + bias[j] }
+        mean[r] = mu
+        rstd[r] = s
+    }
     Parallel.forEachRange(rows, work: rows * columns * 3) { range in
-        for r in range {
+        // Four rows at a time: their sums are four independent chains of additions, which the core overlaps
+        // (one row's sum waits on each addition in turn). Each row's sums keep the order of j.
+        var r = range.lowerBound
+        while r + 4 <= range.upperBound {
+            let (x0, x1, x2, x3) = (x + r * columns, x + (r + 1) * columns, x + (r + 2) * columns, x + (r + 3) * columns)
+            var (sum0, sum1, sum2, sum3): (Float, Float, Float, Float) = (0, 0, 0, 0)
+            for j in 0..<columns {
+                sum0 += x0[j]
+                sum1 += x1[j]
+                sum2 += x2[j]
+                sum3 += x3[j]
+            }
+            let (mu0, mu1, mu2, mu3) = (sum0 / Float(columns), sum1 / Float(columns), sum2 / Float(columns), sum3 / Float(columns))
+            var (squares0, squares1, squares2, squares3): (Float, Float, Float, Float) = (0, 0, 0, 0)
+            for j in 0..<columns {
+                let (d0, d1, d2, d3) = (x0[j] - mu0, x1[j] - mu1, x2[j] - mu2, x3[j] - mu3)
+                squares0 += d0 * d0
+                squares1 += d1 * d1
+                squares2 += d2 * d2
+                squares3 += d3 * d3
+            }
+            normalizeRow(r, mu: mu0, squares: squares0)
+            normalizeRow(r + 1, mu: mu1, squares: squares1)
+            normalizeRow(r + 2, mu: mu2, squares: squares2)
+            normalizeRow(r + 3, mu: mu3, squares: squares3)
+            r += 4
+        }
+        for r in r..<range.upperBound {
             let input = x + r * columns
-            let output = y + r * columns
             var sum: Float = 0
             for j in 0..<columns { sum += input[j] }
             let mu = sum / Float(columns)
-            // Two passes (mean, then squared deviations) avoid the cancellation of E[x²] − E[x]².
             var squares: Float = 0
             for j in 0..<columns {
                 let d = input[j] - mu
                 squares += d * d
             }
-            let s = 1 / (squares / Float(columns) + epsilon).squareRoot()
-            for j in 0..<columns { output[j] = (input[j] - mu) * s * weight[j] + bias[j] }
-            mean[r] = mu
-            rstd[r] = s
+            normalizeRow(r, mu: mu, squares: squares)
         }
     }
 }

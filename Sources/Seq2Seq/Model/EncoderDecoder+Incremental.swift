@@ -147,12 +147,17 @@ extension EncoderDecoder {
         let memory = state.memory
         let (heads, headWidth, slots) = (c.attentionHeads, c.headDimension, state.sources.slots)
         let sumWidth = heads * headWidth * slots
-        if memory.keySums.isEmpty {
+        // Tied keys and values make S^K = S^Vᵀ (k_s = v_s, and k_j·α_l = α_l·v_j exactly): only S^V is kept,
+        // which halves the memory the steps stream through.
+        let tied = c.tieKeyValue
+        if memory.valueSums.isEmpty {
+            memory.tiedSums = tied
             for _ in lunaDecoderLayers.indices {
-                memory.keySums.append(DecodingBuffer())
                 memory.valueSums.append(DecodingBuffer())
-                memory.spareKeySums.append(DecodingBuffer())
                 memory.spareValueSums.append(DecodingBuffer())
+                if tied { continue }
+                memory.keySums.append(DecodingBuffer())
+                memory.spareKeySums.append(DecodingBuffer())
             }
             (memory.sumWidth, memory.sumHeads, memory.sumHeadWidth, memory.sumSlots) = (sumWidth, heads, headWidth, slots)
         }
@@ -172,22 +177,23 @@ extension EncoderDecoder {
             // Causal Luna self-attention.
             let input = pre ? layerNormRows(layer.self_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
             linearRows(input, rows: rows, weights.selfInput, into: wide)
+            precondition(tied == (attention.c_proj != nil), "lunaStep: tie_kv disagrees with layer \(i)")
             if !inPlace {
-                memory.spareKeySums[i].reserve(rows * sumWidth)
+                if !tied { memory.spareKeySums[i].reserve(rows * sumWidth) }
                 memory.spareValueSums[i].reserve(rows * sumWidth)
             }
-            let (oldKeys, oldValues) = (memory.keySums[i].pointer, memory.valueSums[i].pointer)
-            let (newKeys, newValues) =
-                inPlace ? (oldKeys, oldValues) : (memory.spareKeySums[i].pointer, memory.spareValueSums[i].pointer)
+            let oldValues = memory.valueSums[i].pointer
+            let newValues = inPlace ? oldValues : memory.spareValueSums[i].pointer
+            let oldKeys = tied ? oldValues : memory.keySums[i].pointer
+            let newKeys = tied ? newValues : (inPlace ? oldKeys : memory.spareKeySums[i].pointer)
             let scale = attention.scale(d)
             let softplusBeta = Float(Foundation.log(2.0))
             let activation = attention.activation
-            let tied = attention.c_proj != nil
             sources.packQueries[i].withUnsafeBufferPointer { packQuery in
                 let packQuery = packQuery.baseAddress!
-                Parallel.forEachRange(rows, work: rows * sumWidth * 4) { range in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * slots) { buffer in
-                        let (alpha, e) = (buffer.baseAddress!, buffer.baseAddress! + slots)
+                Parallel.forEachRange(rows, work: rows * sumWidth * (tied ? 2 : 4)) { range in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * slots + headWidth) { buffer in
+                        let (alpha, e, scaledQuery) = (buffer.baseAddress!, buffer.baseAddress! + slots, buffer.baseAddress! + 2 * slots)
                         for row in range {
                             let source = rowSources[row]
                             let valid = sources.packedLengths[source]
@@ -209,19 +215,26 @@ extension EncoderDecoder {
                                         alpha[l] = (z > 0 ? z : Foundation.expm1(z)) + 1
                                     }
                                 }
-                                // S^K += kᵀα ([d/H, L]), S^V += αᵀv ([L, d/H]), reading the sums of the row continued.
+                                // S^V += αᵀv ([L, d/H]) and, untied, S^K += kᵀα ([d/H, L]), reading the sums of the
+                                // row continued.
                                 let head = (row * heads + h) * headWidth * slots
                                 let oldHead = (Int(parents[row]) * heads + h) * headWidth * slots
-                                let (keySum, valueSum) = (newKeys + head, newValues + head)
-                                addOuterProduct(
-                                    kRow, rows: headWidth, alpha, columns: slots,
-                                    to: firstStep ? nil : oldKeys + oldHead, into: keySum)
+                                let valueSum = newValues + head
                                 addOuterProduct(
                                     alpha, rows: slots, vRow, columns: headWidth,
                                     to: firstStep ? nil : oldValues + oldHead, into: valueSum)
                                 // e = (s·q)·S^K / t, π = softmax over the unmasked slots, o = π·S^V / t.
-                                for l in 0..<slots { e[l] = 0 }
-                                for j in 0..<headWidth { multiplyAdd(qRow[j] * scale, keySum + j * slots, into: e, count: slots) }
+                                if tied {
+                                    for j in 0..<headWidth { scaledQuery[j] = qRow[j] * scale }
+                                    transposedProduct(valueSum, rows: slots, width: headWidth, scaledQuery, into: e)
+                                } else {
+                                    let keySum = newKeys + head
+                                    addOuterProduct(
+                                        kRow, rows: headWidth, alpha, columns: slots,
+                                        to: firstStep ? nil : oldKeys + oldHead, into: keySum)
+                                    for l in 0..<slots { e[l] = 0 }
+                                    for j in 0..<headWidth { multiplyAdd(qRow[j] * scale, keySum + j * slots, into: e, count: slots) }
+                                }
                                 var maximum = -Float.infinity
                                 for l in 0..<valid {
                                     e[l] *= 1 / t
@@ -243,7 +256,7 @@ extension EncoderDecoder {
                 }
             }
             if !inPlace {
-                swap(&memory.keySums[i], &memory.spareKeySums[i])
+                if !tied { swap(&memory.keySums[i], &memory.spareKeySums[i]) }
                 swap(&memory.valueSums[i], &memory.spareValueSums[i])
             }
             linearRows(first, rows: rows, weights.selfOutput, into: second)
@@ -380,11 +393,7 @@ extension EncoderDecoder {
         let d = configuration.modelDimension
         let (y, first, wide) = (scratch.y.pointer, scratch.first.pointer, scratch.wide.pointer)
         let input = pre ? layerNormRows(norm, y, rows: rows, width: d, scratch: scratch) : y
-        linearRows(input, rows: rows, weights.expand, into: wide)
-        let hidden = rows * weights.expand.outputs
-        Parallel.forEachRange(hidden, work: hidden) { range in
-            for j in range { wide[j] = max(wide[j], 0) }
-        }
+        linearRows(input, rows: rows, weights.expand, into: wide, relu: true)
         linearRows(wide, rows: rows, weights.contract, into: first)
         residual(y, first, rows: rows, width: d, norm: pre ? nil : norm, scratch: scratch)
     }
@@ -424,9 +433,10 @@ extension EncoderDecoder {
         return out
     }
 
-    /// `out = x·Wᵀ + b` for all rows (``decoderLinear``).
+    /// `out = x·Wᵀ + b` for all rows, or `max(x·Wᵀ + b, 0)` with `relu` (``decoderLinear``).
     private func linearRows(
-        _ x: UnsafeMutablePointer<Float>, rows: Int, _ projection: DecoderProjection, into out: UnsafeMutablePointer<Float>
+        _ x: UnsafeMutablePointer<Float>, rows: Int, _ projection: DecoderProjection, into out: UnsafeMutablePointer<Float>,
+        relu: Bool = false
     ) {
         projection.transposedWeight.withUnsafeBufferPointer { w in
             withPanels(projection.panels) { panels in
@@ -434,12 +444,12 @@ extension EncoderDecoder {
                     bias.withUnsafeBufferPointer { b in
                         decoderLinear(
                             x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true,
-                            panels: panels, bias: b.baseAddress!, outputs: projection.outputs, into: out)
+                            panels: panels, bias: b.baseAddress!, outputs: projection.outputs, into: out, relu: relu)
                     }
                 } else {
                     decoderLinear(
                         x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true,
-                        panels: panels, bias: nil, outputs: projection.outputs, into: out)
+                        panels: panels, bias: nil, outputs: projection.outputs, into: out, relu: relu)
                 }
             }
         }

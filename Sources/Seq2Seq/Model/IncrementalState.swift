@@ -54,14 +54,17 @@ public struct DecoderState {
 
     /// Luna: each layer's running sums for the current rows (a copy, for inspection).
     public var causalStates: [CausalLunaState] {
-        guard memory.keySums.count > 0, steps > 0 else {
-            return Array(repeating: CausalLunaState(), count: memory.keySums.count)
+        guard memory.valueSums.count > 0, steps > 0 else {
+            return Array(repeating: CausalLunaState(), count: memory.valueSums.count)
         }
         let rows = (0..<rowCount).map(memoryRow)
-        return memory.keySums.indices.map { layer in
-            let keys = Tensor(shape: memory.sumShape(keys: true), scalars: memory.keySums[layer].array(memory.sumRows * memory.sumWidth))
+        return memory.valueSums.indices.map { layer in
             let values = Tensor(
                 shape: memory.sumShape(keys: false), scalars: memory.valueSums[layer].array(memory.sumRows * memory.sumWidth))
+            // Tied keys and values: S^K is S^V with each head's block transposed.
+            let keys = memory.tiedSums
+                ? Tensor(shape: memory.sumShape(keys: true), scalars: memory.transposedHeads(values.scalars))
+                : Tensor(shape: memory.sumShape(keys: true), scalars: memory.keySums[layer].array(memory.sumRows * memory.sumWidth))
             return CausalLunaState(keySum: keys.gatheringRows(rows), valueSum: values.gatheringRows(rows), steps: steps)
         }
     }
@@ -231,7 +234,9 @@ final class DecodingBuffer<Element> {
 /// copies it before writing when it is shared).
 final class DecoderMemory {
     // Luna: per layer S^K `[rows, H, d/H, L]` and S^V `[rows, H, L, d/H]`, with a spare pair that the next
-    // step writes into when rows were reordered.
+    // step writes into when rows were reordered. With tied keys and values S^K = S^Vᵀ is not stored (the key
+    // arrays stay empty).
+    var tiedSums = false
     var keySums: [DecodingBuffer<Float>] = []
     var valueSums: [DecodingBuffer<Float>] = []
     var spareKeySums: [DecodingBuffer<Float>] = []
@@ -263,7 +268,7 @@ final class DecoderMemory {
         copy.valueSums = valueSums.map { $0.copy(sums) }
         copy.spareKeySums = spareKeySums.map { _ in DecodingBuffer() }
         copy.spareValueSums = spareValueSums.map { _ in DecodingBuffer() }
-        (copy.sumRows, copy.sumWidth) = (sumRows, sumWidth)
+        (copy.tiedSums, copy.sumRows, copy.sumWidth) = (tiedSums, sumRows, sumWidth)
         (copy.sumHeads, copy.sumHeadWidth, copy.sumSlots) = (sumHeads, sumHeadWidth, sumSlots)
         let cached = cachedRows * cacheWidth
         copy.cachedKeys = cachedKeys.map { $0.copy(cached) }
@@ -275,6 +280,18 @@ final class DecoderMemory {
     /// `[rows, H, d/H, L]` (keys) or `[rows, H, L, d/H]` (values).
     func sumShape(keys: Bool) -> [Int] {
         keys ? [sumRows, sumHeads, sumHeadWidth, sumSlots] : [sumRows, sumHeads, sumSlots, sumHeadWidth]
+    }
+
+    /// S^V `[rows, H, L, d/H]` → `[rows, H, d/H, L]`: each head's block transposed.
+    func transposedHeads(_ values: [Float]) -> [Float] {
+        var keys = values
+        let block = sumSlots * sumHeadWidth
+        for start in stride(from: 0, to: values.count, by: block) {
+            for l in 0..<sumSlots {
+                for j in 0..<sumHeadWidth { keys[start + j * sumSlots + l] = values[start + l * sumHeadWidth + j] }
+            }
+        }
+        return keys
     }
 
     /// The cache rows of row `row` of the last of `steps` steps, from the first step to the last.
