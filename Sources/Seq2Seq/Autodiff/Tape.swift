@@ -23,6 +23,10 @@ public final class Tape {
     private var parameterNodes: [ObjectIdentifier: Int] = [:]
     private var leafGradients: [Int: Tensor] = [:]
     private var lastGeneration = -1
+    /// The storage of the output gradient the running backward closure received, and whether
+    /// ``passGradient(_:into:)`` handed it to another node.
+    private var runningGradient: UnsafeRawPointer?
+    private var runningGradientPassed = false
     let pool = BufferPool()
     /// Incremented whenever the graph is released; variables of older generations are stale.
     private(set) var generation = 0
@@ -104,6 +108,32 @@ public final class Tape {
         gradients[slot] = gradient
     }
 
+    /// Gives the node `slot` the output gradient `gradient` that the running backward closure received, as
+    /// is (viewed in the node's shape), when the node has no gradient yet; otherwise adds it, as
+    /// ``accumulateGradient(into:_:)`` would (a no-op for `nil`).
+    ///
+    /// For ops whose input gradient is their output gradient (an add, a reshape): the hand-over saves
+    /// a copy of the whole tensor. The tape then keeps the buffer instead of recycling it after the
+    /// closure, so only one slot per closure can take it; later calls add into their slots as usual.
+    /// - Precondition: `gradient` is the closure's own output gradient, with as many elements as the node.
+    public func passGradient(_ gradient: Tensor, into slot: Int?) {
+        guard let slot else { return }
+        let shape = nodes[slot].value.shape
+        precondition(gradient.count == shape.reduce(1, *), "passGradient: gradient \(gradient.shape) for node \(shape)")
+        if gradient.count > 0, !runningGradientPassed, nodes[slot].parameter == nil, gradients[slot] == nil {
+            let isRunningGradient = gradient.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) == runningGradient }
+            precondition(isRunningGradient, "passGradient: not the output gradient of the running backward closure")
+            gradients[slot] = gradient.reshaped(shape)
+            runningGradientPassed = true
+            return
+        }
+        accumulateGradient(into: slot) { d, accumulate in
+            gradient.withUnsafeBufferPointer {
+                scaleAddKernel(d.baseAddress!, accumulate: accumulate, $0.baseAddress!, alpha: 1, count: d.count)
+            }
+        }
+    }
+
     /// Runs the backward pass from `output`, seeding its gradient with `seed` (default: all ones).
     ///
     /// Afterwards parameter gradients have grown by `∂(Σ seed ⊙ output)/∂parameter`, leaf gradients are
@@ -143,8 +173,12 @@ public final class Tape {
                 }
                 gradients[index] = nil
                 nodes[index].backward = nil  // releases the tensors the closure saved
+                runningGradient = gradient.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+                runningGradientPassed = false
                 backward(gradient, self)
-                pool.recycle(gradient.scalars)
+                runningGradient = nil
+                // A gradient passed on now belongs to another node, which recycles it after its own backward.
+                if !runningGradientPassed { pool.recycle(gradient.scalars) }
                 if nodes[index].pooled { pool.recycle(nodes[index].value.scalars) }
                 nodes[index].value = Tensor(zeros: [0])
             }

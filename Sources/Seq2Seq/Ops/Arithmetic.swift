@@ -42,11 +42,7 @@ public func shifted(_ x: Variable, by c: Float) -> Variable {
         y.withUnsafeMutableBufferPointer { ys in mapKernel(ys.baseAddress!, xs.baseAddress!, count: xs.count) { $0 + c } }
     }
     let xSlot = x.gradientSlot
-    return record(y, inputs: [x], op: "shifted") { dY, tape in
-        tape.accumulateGradient(into: xSlot) { dX, accumulate in
-            dY.withUnsafeBufferPointer { scaleAddKernel(dX.baseAddress!, accumulate: accumulate, $0.baseAddress!, alpha: 1, count: dX.count) }
-        }
-    }
+    return record(y, inputs: [x], op: "shifted") { dY, tape in tape.passGradient(dY, into: xSlot) }
 }
 
 private func binary(_ a: Variable, _ b: Variable, _ operation: BinaryOperation, op: String) -> Variable {
@@ -91,12 +87,16 @@ private func binary(_ a: Variable, _ b: Variable, _ operation: BinaryOperation, 
             t.withUnsafeMutableBufferPointer { p in mapKernel(p.baseAddress!, p.baseAddress!, count: p.count) { -$0 } }
             return t
         }
+        /// `+dY` into `slot`: handed over without a copy when no broadcast is involved.
+        func pass(into slot: Int?, shape: [Int]) {
+            if shape == outShape { tape.passGradient(dY, into: slot) } else { reduce(dY, into: slot, shape: shape) }
+        }
         switch operation {
         case .add:
-            reduce(dY, into: aSlot, shape: aShape)
-            reduce(dY, into: bSlot, shape: bShape)
+            pass(into: aSlot, shape: aShape)
+            pass(into: bSlot, shape: bShape)
         case .subtract:
-            reduce(dY, into: aSlot, shape: aShape)
+            pass(into: aSlot, shape: aShape)
             if bSlot != nil {
                 let term = negated(product(Tensor(scalar: 1), .multiply))
                 reduce(term, into: bSlot, shape: bShape)

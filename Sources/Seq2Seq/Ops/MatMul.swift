@@ -130,6 +130,11 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil) -> Va
     let savedW = xSlot != nil ? weight.value : nil
     return record(y, inputs: all, op: op) { dY, tape in
         dY.withUnsafeBufferPointer { g in
+            // The bias first: its column sums are a pass over dY alone, memory-bound, and dY was just written,
+            // so part of it is still in cache (the products after it stream dY through their own packing).
+            tape.accumulateGradient(into: bSlot) { dB, accumulate in
+                columnSumKernel(dB.baseAddress!, accumulate: accumulate, g.baseAddress!, rows: rows, columns: outputs)
+            }
             tape.accumulateGradient(into: xSlot) { dX, accumulate in
                 savedW!.withUnsafeBufferPointer { pw in
                     // [rows, out] x [out, in] -> [rows, in]
@@ -141,9 +146,6 @@ public func linear(_ x: Variable, weight: Variable, bias: Variable? = nil) -> Va
                     // [rows, out]ᵀ x [rows, in] -> [out, in]
                     gemm(transposeA: true, m: outputs, n: inputs, k: rows, a: g.baseAddress!, b: px.baseAddress!, beta: accumulate ? 1 : 0, c: dW.baseAddress!)
                 }
-            }
-            tape.accumulateGradient(into: bSlot) { dB, accumulate in
-                columnSumKernel(dB.baseAddress!, accumulate: accumulate, g.baseAddress!, rows: rows, columns: outputs)
             }
         }
     }

@@ -47,11 +47,14 @@ public final class Adam {
                 firstMoments[index].withUnsafeMutableBufferPointer { m in
                     secondMoments[index].withUnsafeMutableBufferPointer { v in
                         parameter.value.withUnsafeMutableBufferPointer { p in
-                            for i in 0..<p.count {
-                                m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                let denominator = v[i].squareRoot() / rootCorrection2 + eps
-                                p[i] -= stepSize * m[i] / denominator + decay * p[i]
+                            // Elementwise, so splitting over threads changes no result.
+                            Parallel.forEachRange(p.count, work: 4 * p.count) { range in
+                                for i in range {
+                                    m[i] = b1 * m[i] + (1 - b1) * g[i]
+                                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                                    let denominator = v[i].squareRoot() / rootCorrection2 + eps
+                                    p[i] -= stepSize * m[i] / denominator + decay * p[i]
+                                }
                             }
                         }
                     }
