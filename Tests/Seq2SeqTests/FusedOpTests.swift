@@ -70,6 +70,28 @@ struct FusedOpTests {
             composite: { -sum(logSoftmax($0[0]) * Variable(weights)) })
     }
 
+    @Test("label-smoothed cross-entropy seeded with 1 (the gradient handed on as is) = the composite's gradient")
+    func crossEntropyUnitSeed() throws {
+        let (rows, vocabulary, epsilon) = (6, 29, Float(0.1))
+        let targets = [3, 0, 28, 0, 1, 17]  // 0 is ignored (padding)
+        let logits = Inputs.normal([rows, vocabulary], scale: 2)
+        var weights = Tensor(zeros: [rows, vocabulary])
+        let share = epsilon / Float(vocabulary - 1)
+        for (r, t) in targets.enumerated() where t != 0 {
+            for v in 0..<vocabulary { weights[r, v] = share + (v == t ? 1 - epsilon - share : 0) }
+        }
+        func gradient(_ f: (Variable) -> Variable) throws -> Tensor {
+            let tape = Tape(isTraining: false)
+            let x = tape.input(logits)
+            tape.backward(from: f(reshape(x, [rows, vocabulary])))  // through a reshape, as the model's loss
+            return try #require(tape.gradient(of: x))
+        }
+        let fused = try gradient { labelSmoothedCrossEntropy(logits: $0, targets: targets, labelSmoothing: epsilon, ignoring: 0).loss }
+        let composite = try gradient { -sum(logSoftmax($0) * Variable(weights)) }
+        expectClose(fused, composite, relativeTolerance: 1e-4, absoluteTolerance: 1e-6, "gradient")
+        #expect(fused.scalars[vocabulary..<(2 * vocabulary)].allSatisfy { $0 == 0 }, "a skipped row gets no gradient")
+    }
+
     @Test("chunked causal scan = fairseq's materialised cumulative sum of outer products, / t")
     func scanComposite() {
         let (groups, m, a, b) = (3, 9, 4, 3)

@@ -127,6 +127,28 @@ public final class Tape {
             runningGradientPassed = true
             return
         }
+        add(gradient, into: slot)
+    }
+
+    /// Gives the node `slot` a gradient that a backward closure computed in a buffer of this tape's pool that
+    /// nothing else keeps: it becomes the node's gradient when the node has none yet (no copy); otherwise it
+    /// is added, as ``accumulateGradient(into:_:)`` would, and the buffer goes back to the pool.
+    /// - Precondition: `gradient` has as many elements as the node.
+    func giveGradient(_ gradient: Tensor, into slot: Int?) {
+        if let slot {
+            let shape = nodes[slot].value.shape
+            precondition(gradient.count == shape.reduce(1, *), "giveGradient: gradient \(gradient.shape) for node \(shape)")
+            if nodes[slot].parameter == nil, gradients[slot] == nil {
+                gradients[slot] = gradient.reshaped(shape)
+                return
+            }
+            add(gradient, into: slot)
+        }
+        pool.recycle(gradient.scalars)
+    }
+
+    /// `gradient` added into the node `slot`'s gradient.
+    private func add(_ gradient: Tensor, into slot: Int) {
         accumulateGradient(into: slot) { d, accumulate in
             gradient.withUnsafeBufferPointer {
                 scaleAddKernel(d.baseAddress!, accumulate: accumulate, $0.baseAddress!, alpha: 1, count: d.count)
