@@ -44,21 +44,16 @@ func maskedScaleKernel(
     _ y: UnsafeMutablePointer<Float>, accumulate: Bool, _ x: UnsafePointer<Float>, keptBytes kept: UnsafeRawPointer,
     scale: Float, count: Int
 ) {
-    Parallel.forEachRange(count / 16, work: count) { range in
-        for block in range {
-            let i = 16 * block
-            // Sign extension turns each byte into a 32-bit mask.
-            let masks = SIMD16<UInt32>(truncatingIfNeeded: SIMD16<Int32>(truncatingIfNeeded: kept.loadUnaligned(fromByteOffset: i, as: SIMD16<Int8>.self)))
-            let scaled = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * scale
-            var values = unsafeBitCast(unsafeBitCast(scaled, to: SIMD16<UInt32>.self) & masks, to: SIMD16<Float>.self)
-            let out = UnsafeMutableRawPointer(y + i)
-            if accumulate { values += out.loadUnaligned(as: SIMD16<Float>.self) }
-            out.storeBytes(of: values, as: SIMD16<Float>.self)
-        }
+    // Sign extension turns each byte into a 32-bit mask; plain loops, which vectorise.
+    @inline(__always) func value(_ i: Int) -> Float {
+        Float(bitPattern: (x[i] * scale).bitPattern & UInt32(bitPattern: Int32(kept.load(fromByteOffset: i, as: Int8.self))))
     }
-    for i in (count / 16 * 16)..<count {
-        let value = Float(bitPattern: (x[i] * scale).bitPattern & UInt32(bitPattern: Int32(kept.load(fromByteOffset: i, as: Int8.self))))
-        y[i] = accumulate ? y[i] + value : value
+    Parallel.forEachRange(count, work: count) { range in
+        if accumulate {
+            for i in range { y[i] += value(i) }
+        } else {
+            for i in range { y[i] = value(i) }
+        }
     }
 }
 

@@ -47,9 +47,23 @@ public final class Adam {
                 firstMoments[index].withUnsafeMutableBufferPointer { m in
                     secondMoments[index].withUnsafeMutableBufferPointer { v in
                         parameter.value.withUnsafeMutableBufferPointer { p in
-                            // Elementwise, so splitting over threads changes no result.
+                            // Elementwise, so splitting over threads changes no result; eight lanes at a time with
+                            // the same operations in the same order as one element at a time (which the
+                            // scalar square root's error path keeps the compiler from vectorising).
                             Parallel.forEachRange(p.count, work: 4 * p.count) { range in
-                                for i in range {
+                                var i = range.lowerBound
+                                while i + 8 <= range.upperBound {
+                                    let gi = load8(g.baseAddress! + i)
+                                    let mi = b1 * load8(m.baseAddress! + i) + (1 - b1) * gi
+                                    let vi = b2 * load8(v.baseAddress! + i) + (1 - b2) * gi * gi
+                                    let pi = load8(p.baseAddress! + i)
+                                    let denominator = vi.squareRoot() / rootCorrection2 + eps
+                                    store8(mi, m.baseAddress! + i)
+                                    store8(vi, v.baseAddress! + i)
+                                    store8(pi - (stepSize * mi / denominator + decay * pi), p.baseAddress! + i)
+                                    i += 8
+                                }
+                                for i in i..<range.upperBound {
                                     m[i] = b1 * m[i] + (1 - b1) * g[i]
                                     v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
                                     let denominator = v[i].squareRoot() / rootCorrection2 + eps

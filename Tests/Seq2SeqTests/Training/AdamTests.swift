@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Seq2Seq
@@ -28,6 +29,37 @@ struct AdamTests {
         for (got, want) in zip(secondMoment.scalars, AdamGolden.finalWeightSecondMoment) {
             #expect(abs(got - want) <= 1e-5 * max(abs(want), 1e-3))
         }
+    }
+
+    @Test("every element, in the eight-lane loop or the tail, gets the documented update's bits in Float")
+    func elementwiseBits() {
+        // 37 elements: four blocks of eight and a tail of five, on one thread (below the parallel threshold).
+        let count = 37
+        let initial = (0..<count).map { Float($0 % 7) * 0.3 - 1 }
+        let gradients: [[Float]] = (0..<3).map { step in
+            (0..<count).map { i in Float((i * 5 + step * 3) % 11) * 0.07 - 0.35 }
+        }
+        let parameter = Parameter(Tensor(shape: [count], scalars: initial))
+        let adam = Adam(parameters: [(name: "p", parameter: parameter)], weightDecay: 0.01)
+        var (p, m, v) = (initial, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+        for (step, g) in gradients.enumerated() {
+            let lr = 0.05 * Double(step + 1)  // large steps, so that a rounding difference in the update shows in p
+            parameter.gradient = Tensor(shape: [count], scalars: g)
+            adam.update(learningRate: lr)
+            // The formula of Adam's doc comment, one Float element at a time.
+            let t = Double(step + 1)
+            let stepSize = Float(lr / (1 - pow(0.9, t)))
+            let rootCorrection = Float((1 - pow(0.98, t)).squareRoot())
+            let decay = Float(lr * 0.01)
+            for i in 0..<count {
+                m[i] = 0.9 * m[i] + (1 - 0.9) * g[i]
+                v[i] = 0.98 * v[i] + (1 - 0.98) * g[i] * g[i]
+                p[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection + 1e-9) + decay * p[i]
+            }
+        }
+        #expect(parameter.value.scalars == p)
+        #expect(adam.state()["exp_avg.p"]?.scalars == m)
+        #expect(adam.state()["exp_avg_sq.p"]?.scalars == v)
     }
 
     @Test("restoring the saved moments continues exactly as an uninterrupted run")
