@@ -53,7 +53,8 @@ class Model:
         c = self.c
         if c.get("format") != "luna-seq2seq" or c.get("format_version") != 1:
             raise ValueError(f"{directory}: not a format-1 luna-seq2seq model directory")
-        self.w = load_file(os.path.join(directory, "model.safetensors"))
+        # Half-precision files (translate average --dtype f16) are widened, as translate does.
+        self.w = {k: v.float() for k, v in load_file(os.path.join(directory, "model.safetensors")).items()}
         self.arch = c["arch"]
         self.d = c["d_model"]
         self.heads = c["attention_heads"]
