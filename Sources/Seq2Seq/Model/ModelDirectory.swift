@@ -112,7 +112,7 @@ public enum ModelDirectory {
         let configFile = (path as NSString).appendingPathComponent(configurationFile)
         do {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]  // the same model gives the same bytes
             var data = try encoder.encode(model.configuration)
             data.append(0x0A)
             try data.write(to: URL(fileURLWithPath: configFile), options: .atomic)
