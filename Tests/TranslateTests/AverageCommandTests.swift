@@ -77,6 +77,10 @@ struct AverageCommandTests {
         let none = try runTool("translate", ["average", "--save-dir", folder.path("empty"), "-o", folder.path("out")])
         #expect(none.status == 1)
         #expect(none.standardError == "error: \(folder.path("empty")): no checkpoint_UPDATE.safetensors files to average\n")
+        let missing = try runTool("translate", ["average", "--save-dir", folder.path("empty"), "-o", folder.path("out"), "/nonexistent/c.safetensors"])
+        #expect(missing.status == 1)
+        #expect(missing.standardError.hasPrefix("error: /nonexistent/c.safetensors: cannot read"))  // the path once
+        #expect(!FileManager.default.fileExists(atPath: folder.path("out")))
         let a = folder.path("a.safetensors"), b = folder.path("b.safetensors")
         try SafeTensors.write(["w": Tensor(zeros: [2])], to: a)
         try SafeTensors.write(["w": Tensor(zeros: [3])], to: b)

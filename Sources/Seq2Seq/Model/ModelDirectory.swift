@@ -73,7 +73,7 @@ public enum ModelDirectory {
         let file = (path as NSString).appendingPathComponent(weightsFile)
         let tensors: [String: Tensor]
         do { tensors = try SafeTensors(contentsOf: file).floatTensors() } catch {
-            throw .invalidWeights(path: file, reason: error.description)
+            throw .invalidWeights(path: file, reason: error.detail)
         }
         try load(tensors, into: model, file: file)
         return model

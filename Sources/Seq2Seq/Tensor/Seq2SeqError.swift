@@ -11,6 +11,15 @@ public enum Seq2SeqError: Error, CustomStringConvertible, Equatable {
     /// A tensor is stored with a dtype this code does not read (only F32, F16, BF16 and I64 are supported).
     case unsupportedType(name: String, dtype: String)
 
+    /// The description without the file's path, for messages that name the file themselves.
+    public var detail: String {
+        switch self {
+        case .io(_, let reason): reason
+        case .corruptCheckpoint(_, let reason): "not a valid safetensors file: \(reason)"
+        default: description
+        }
+    }
+
     public var description: String {
         switch self {
         case .io(let path, let reason): "\(path): \(reason)"

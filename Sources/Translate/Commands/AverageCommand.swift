@@ -62,7 +62,7 @@ func averageWeights(_ paths: [String]) throws -> [String: Tensor] {
     for (index, path) in paths.enumerated() {
         let tensors: [String: Tensor]
         do { tensors = try SafeTensors(contentsOf: path).floatTensors() } catch {
-            throw RuntimeError("\(path): \(error)")
+            throw RuntimeError("\(path): \(error.detail)")
         }
         let weights = tensors.filter { !$0.key.hasPrefix(TrainingCheckpoint.optimizerPrefix) }
         if index == 0 {

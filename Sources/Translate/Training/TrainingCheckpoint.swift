@@ -72,7 +72,7 @@ enum TrainingCheckpoint {
             let optimizerStep = file.metadata["optimizer_step"].flatMap(Int.init)
         else { throw RuntimeError("\(path): not a training checkpoint (no trainer state)") }
         let tensors: [String: Tensor]
-        do { tensors = try file.floatTensors() } catch { throw RuntimeError("\(path): \(error)") }
+        do { tensors = try file.floatTensors() } catch { throw RuntimeError("\(path): \(error.detail)") }
         var weights: [String: Tensor] = [:]
         var moments: [String: Tensor] = [:]
         for (name, tensor) in tensors {
