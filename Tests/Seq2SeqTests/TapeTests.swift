@@ -133,8 +133,15 @@ struct TapeTests {
             tape.backward(from: loss)
             return [loss.value, tape.gradient(of: x)!] + (attention.parameters(prefix: "") + block.parameters(prefix: "")).map(\.parameter.gradient)
         }
-        let one = run(threads: 1)
-        let two = run(threads: 2)
+        // Dropout's mask alone, on enough elements for its two-thread path. (Every test that sets the global
+        // thread count lives in this one test: tests run concurrently, and another's setting would race.)
+        let large = Inputs.normal([300, 300])
+        func dropoutMask(threads: Int) -> Tensor {
+            Parallel.threadCount = threads
+            return dropout(Tape(seed: 1).input(large), probability: 0.3).value
+        }
+        let one = run(threads: 1) + [dropoutMask(threads: 1)]
+        let two = run(threads: 2) + [dropoutMask(threads: 2)]
         Parallel.threadCount = 2
         for (a, b) in zip(one, two) { #expect(a == b, "bitwise equal for 1 and 2 threads") }
     }
