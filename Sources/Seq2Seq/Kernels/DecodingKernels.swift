@@ -295,65 +295,85 @@ func panelWeights(_ w: UnsafePointer<Float>, outputs: Int, inputs: Int) -> [Floa
     return panels
 }
 
-/// `y[r, c] = b[c] + Σ_k x[r, k]·W[c, k]` for the columns `columns` (multiples of 8), with W in panels
-/// (``panelWeights(_:outputs:inputs:)``): eight columns at a time, up to four rows at once, `k` in order.
+/// `y[r, c] = b[c] + Σ_k x[r, k]·W[c, k]` for the columns `columns` (multiples of 8) of `rows` ≤ 8 rows, with W
+/// in panels (``panelWeights(_:outputs:inputs:)``); each sum taken from zero in the order of k, then added to
+/// the bias (zero without one).
+///
+/// Why tiles: each output's sum is a chain of dependent additions (its order fixed, to keep the bits), and a
+/// chain takes its next addition only when the last one is done, some cycles later. So the kernel keeps many
+/// chains in flight: all the rows at once (each load of weights serves every row, and the weights are read once)
+/// over sixteen columns (two panels) for up to six rows, eight columns for seven or eight (whose 7–8 chains
+/// suffice, and whose sixteen-column sums would not fit in the sixteen vector registers).
 func smallRowsProduct(
     _ x: UnsafePointer<Float>, rows: Int, inputs: Int, panels: UnsafePointer<Float>,
     bias: UnsafePointer<Float>?, columns: Range<Int>, into y: UnsafeMutablePointer<Float>, ldy: Int
 ) {
-    let outputs = 8
-    var c = columns.lowerBound
-    while c < columns.upperBound {
-        var r0 = 0
-        while r0 < rows {
-            let group = min(4, rows - r0)
-            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-            let x0 = x + r0 * inputs
-            var w = panels + (c / 8) * inputs * 8
-            switch group {
-            case 4:
-                let (x1, x2, x3) = (x0 + inputs, x0 + 2 * inputs, x0 + 3 * inputs)
-                for k in 0..<inputs {
-                    let v = load8(w)
-                    a0 += SIMD8(repeating: x0[k]) * v
-                    a1 += SIMD8(repeating: x1[k]) * v
-                    a2 += SIMD8(repeating: x2[k]) * v
-                    a3 += SIMD8(repeating: x3[k]) * v
-                    w += outputs
-                }
-            case 3:
-                let (x1, x2) = (x0 + inputs, x0 + 2 * inputs)
-                for k in 0..<inputs {
-                    let v = load8(w)
-                    a0 += SIMD8(repeating: x0[k]) * v
-                    a1 += SIMD8(repeating: x1[k]) * v
-                    a2 += SIMD8(repeating: x2[k]) * v
-                    w += outputs
-                }
-            case 2:
-                let x1 = x0 + inputs
-                for k in 0..<inputs {
-                    let v = load8(w)
-                    a0 += SIMD8(repeating: x0[k]) * v
-                    a1 += SIMD8(repeating: x1[k]) * v
-                    w += outputs
-                }
-            default:
-                for k in 0..<inputs {
-                    a0 += SIMD8(repeating: x0[k]) * load8(w)
-                    w += outputs
-                }
+    precondition(rows <= smallProductRows, "smallRowsProduct: \(rows) rows")
+    // Each row count below is compiled for its own G (the rows' pointers and sums are InlineArrays of G), so
+    // the loops over the rows unroll and the sums stay in registers.
+    @inline(__always) func run<let G: Int>(_ rows: InlineArray<G, UnsafePointer<Float>>, wide: Bool) {
+        let outputs = InlineArray<G, UnsafeMutablePointer<Float>> { y + $0 * ldy }
+        var c = columns.lowerBound
+        if wide {
+            while c + 16 <= columns.upperBound {
+                productTile(rows, inputs: inputs, panels: panels, bias: bias, column: c, into: outputs, as: SIMD16<Float>.self)
+                c += 16
             }
-            let b = bias.map { load8($0 + c) } ?? SIMD8<Float>()
-            let out = y + r0 * ldy + c
-            store8(b + a0, out)
-            if group > 1 { store8(b + a1, out + ldy) }
-            if group > 2 { store8(b + a2, out + 2 * ldy) }
-            if group > 3 { store8(b + a3, out + 3 * ldy) }
-            r0 += group
         }
-        c += 8
+        while c < columns.upperBound {
+            productTile(rows, inputs: inputs, panels: panels, bias: bias, column: c, into: outputs, as: SIMD8<Float>.self)
+            c += 8
+        }
     }
+    @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { x + i * inputs }
+    switch rows {
+    case 0: return
+    case 1: run(InlineArray<1, UnsafePointer<Float>>(row), wide: true)
+    case 2: run(InlineArray<2, UnsafePointer<Float>>(row), wide: true)
+    case 3: run(InlineArray<3, UnsafePointer<Float>>(row), wide: true)
+    case 4: run(InlineArray<4, UnsafePointer<Float>>(row), wide: true)
+    case 5: run(InlineArray<5, UnsafePointer<Float>>(row), wide: true)
+    case 6: run(InlineArray<6, UnsafePointer<Float>>(row), wide: true)
+    case 7: run(InlineArray<7, UnsafePointer<Float>>(row), wide: false)
+    default: run(InlineArray<8, UnsafePointer<Float>>(row), wide: false)
+    }
+}
+
+/// Eight (one panel) or sixteen (two neighbouring panels) columns of a product with few rows.
+protocol PanelColumns: SIMD where Scalar == Float {
+    /// Row k of the panels from `w`: lanes 8p ..< 8p+8 from `w + p·panelStride`.
+    static func loadPanels(_ w: UnsafePointer<Float>, panelStride: Int) -> Self
+}
+
+extension SIMD8: PanelColumns where Scalar == Float {
+    @inline(__always)
+    static func loadPanels(_ w: UnsafePointer<Float>, panelStride: Int) -> Self { load8(w) }
+}
+
+extension SIMD16: PanelColumns where Scalar == Float {
+    @inline(__always)
+    static func loadPanels(_ w: UnsafePointer<Float>, panelStride: Int) -> Self {
+        SIMD16(lowHalf: load8(w), highHalf: load8(w + panelStride))
+    }
+}
+
+/// One tile of ``smallRowsProduct(_:rows:inputs:panels:bias:columns:into:ldy:)``: the G rows `x` (pointers to
+/// `inputs` floats each) times the columns `c ..< c + V.scalarCount`, into the rows `y` — G sums of V in
+/// registers, `k` in order.
+@inline(__always)
+func productTile<let G: Int, V: PanelColumns>(
+    _ x: InlineArray<G, UnsafePointer<Float>>, inputs: Int, panels: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    column c: Int, into y: InlineArray<G, UnsafeMutablePointer<Float>>, as _: V.Type
+) {
+    var sums = InlineArray<G, V>(repeating: V())
+    var w = panels + (c / 8) * inputs * 8
+    for k in 0..<inputs {
+        let v = V.loadPanels(w, panelStride: inputs * 8)
+        for i in 0..<G { sums[i] = sums[i] + V(repeating: x[i][k]) * v }
+        w += 8
+    }
+    let b = bias.map { UnsafeRawPointer($0 + c).loadUnaligned(as: V.self) } ?? V()
+    for i in 0..<G { UnsafeMutableRawPointer(y[i] + c).storeBytes(of: b + sums[i], as: V.self) }
 }
 
 /// `[rows, columns]` → `[columns, rows]`, by tiles (so both sides are read and written in cache lines).

@@ -17,13 +17,11 @@ extension EncoderDecoder: IncrementalDecoder {
     public func start(sources: [[Int]], copies: Int) -> DecoderState {
         precondition(copies >= 1 && !sources.isEmpty && sources.allSatisfy { !$0.isEmpty }, "start: empty input")
         let c = configuration
-        // A few sentences make small products: encode them on this thread alone, since waking OpenBLAS's
-        // threads leaves them spinning (for a tenth of a second) against the decoding steps' threads.
-        let blasThreads = BLAS.threadCount
-        let single = sources.count <= 4
-        if single && blasThreads != 1 { BLAS.threadCount = 1 }
+        // Even one sentence is encoded on all of BLAS's threads: its products (some 15 rows × 256 × 1,024)
+        // are large enough to split, and OpenBLAS's workers no longer spin against the decoding steps
+        // afterwards when `BLAS.letIdleWorkersSleep()` ran at start-up, as `translate` does. (Encoding on one
+        // thread kept the calling thread busy for 7% of the time of a beam-5 decode of single sentences.)
         let encoder = encode(TokenBatch(rows: sources, padId: c.padId), on: nil)
-        if single && blasThreads != 1 { BLAS.threadCount = blasThreads }
         var context = DecoderSources()
         if var p = encoder.projected {
             context.slots = p.shape[1]
