@@ -20,7 +20,7 @@ extension EncoderDecoder: IncrementalDecoder {
         // Even one sentence is encoded on all of BLAS's threads: its products (some 15 rows × 256 × 1,024)
         // are large enough to split, and OpenBLAS's workers no longer spin against the decoding steps
         // afterwards when `BLAS.letIdleWorkersSleep()` ran at start-up, as `translate` does. (Encoding on one
-        // thread kept the calling thread busy for 7% of the time of a beam-5 decode of single sentences.)
+        // thread took a tenth of the calling thread's time in a beam-5 decode of single sentences.)
         let encoder = encode(TokenBatch(rows: sources, padId: c.padId), on: nil)
         var context = DecoderSources()
         if var p = encoder.projected {
