@@ -1,4 +1,7 @@
+import Dispatch
+import Foundation
 import Seq2Seq
+import Synchronization
 import TestSupport
 import Testing
 
@@ -140,9 +143,36 @@ struct TapeTests {
             Parallel.threadCount = threads
             return dropout(Tape(seed: 1).input(large), probability: 0.3).value
         }
-        let one = run(threads: 1) + [dropoutMask(threads: 1)]
-        let two = run(threads: 2) + [dropoutMask(threads: 2)]
+        // BLAS's own count is held fixed meanwhile: decoding tests running beside this one switch it to one
+        // thread during their steps, and OpenBLAS's results differ in the last bits with it.
+        var one: [Tensor] = [], two: [Tensor] = []
+        BLAS.withThreadCount(2) {
+            one = run(threads: 1) + [dropoutMask(threads: 1)]
+            two = run(threads: 2) + [dropoutMask(threads: 2)]
+        }
         Parallel.threadCount = 2
         for (a, b) in zip(one, two) { #expect(a == b, "bitwise equal for 1 and 2 threads") }
+    }
+
+    @Test("a caller holding BLAS's thread count sees it unchanged while another thread switches it")
+    func heldThreadCount() {
+        let holding = Atomic<Bool>(false)
+        let done = DispatchSemaphore(value: 0)
+        let other = Thread {
+            while !holding.load(ordering: .sequentiallyConsistent) { usleep(100) }
+            BLAS.withThreadCount(1) { usleep(10_000) }  // as a decoding step would, for 10 ms
+            done.signal()
+        }
+        other.start()
+        var seen: Set<Int> = []
+        BLAS.withThreadCount(2) {
+            holding.store(true, ordering: .sequentiallyConsistent)
+            for _ in 0..<50 {  // 50 ms, while the other thread asks for one thread
+                seen.insert(BLAS.threadCount)
+                usleep(1000)
+            }
+        }
+        done.wait()
+        #expect(seen == [2], "the holder of 2 threads saw: \(seen)")
     }
 }

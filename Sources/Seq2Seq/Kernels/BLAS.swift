@@ -11,6 +11,25 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Serialises the callers of ``withThreadCount(_:_:)``.
+    private static let threadCountHolder = Mutex<Void>(())
+
+    /// Runs `body` with BLAS on `count` threads, then restores the previous count.
+    ///
+    /// The count is process-wide, and OpenBLAS's results can differ in the last bits with it (its threaded
+    /// products take other paths). Callers that change it for a while, or that need it fixed while they run,
+    /// go through here, one at a time: a decoding step in one thread then cannot switch the products of
+    /// another caller to one thread half-way through (which made a test of bitwise-reproducible gradients
+    /// fail in CI while decoding tests ran beside it).
+    public static func withThreadCount(_ count: Int, _ body: () -> Void) {
+        threadCountHolder.withLock { _ in
+            let previous = threadCount
+            if previous != count { threadCount = count }
+            body()
+            if previous != count { threadCount = previous }
+        }
+    }
+
     /// Makes OpenBLAS's idle worker threads sleep as soon as their share of a product is done, unless the
     /// user set `OPENBLAS_THREAD_TIMEOUT` (then that is kept). Returns whether the setting was applied.
     ///

@@ -79,13 +79,15 @@ extension EncoderDecoder: IncrementalDecoder {
     /// their log-softmax).
     public func step(tokens: [Int], state: inout DecoderState, scores: inout NextTokenScores) {
         precondition(tokens.count == state.rowCount, "step: \(tokens.count) tokens for \(state.rowCount) rows")
-        let c = configuration
-        let (rows, d, v) = (tokens.count, c.modelDimension, c.vocabularySize)
+        let v = configuration.vocabularySize
         for token in tokens { precondition(token >= 0 && token < v, "step: token \(token) outside the vocabulary \(v)") }
         // The products below are split over threads here; BLAS itself stays on one thread meanwhile.
-        let blasThreads = BLAS.threadCount
-        if blasThreads != 1 { BLAS.threadCount = 1 }
-        defer { if blasThreads != 1 { BLAS.threadCount = blasThreads } }
+        BLAS.withThreadCount(1) { stepOnOneBLASThread(tokens: tokens, state: &state, scores: &scores) }
+    }
+
+    private func stepOnOneBLASThread(tokens: [Int], state: inout DecoderState, scores: inout NextTokenScores) {
+        let c = configuration
+        let (rows, d, v) = (tokens.count, c.modelDimension, c.vocabularySize)
         if !isKnownUniquelyReferenced(&state.memory) { state.memory = state.memory.copy() }
         let wide = max(c.ffnDimension, state.sources.weights.layers.first?.selfInput.outputs ?? 0)
         state.scratch.prepare(rows: rows, width: d, wide: wide, positions: state.steps + 1)
