@@ -13,6 +13,7 @@ public final class Progress: @unchecked Sendable {
     public let unit: String
     private let interactive: Bool
     private let interval: Double
+    private let delay: Double
     private let clock: @Sendable () -> Double
     private let write: @Sendable (String) -> Void
     private let lock = NSLock()
@@ -29,11 +30,13 @@ public final class Progress: @unchecked Sendable {
     ///   - completed: work already done before this reporter started (e.g. a resumed run).
     ///   - interactive: redraw a bar in place (default: stderr is a terminal).
     ///   - interval: seconds between plain lines when not interactive.
+    ///   - delay: seconds after the start before anything is drawn; work that ends sooner stays silent
+    ///     (for commands whose short runs should print nothing but their results).
     ///   - clock: seconds from any fixed origin; tests pass their own.
     ///   - write: where lines go (default: stderr).
     public init(
         label: String, total: Double?, unit: String, completed: Double = 0, interactive: Bool = isTerminal(2),
-        interval: Double = 5, clock: @escaping @Sendable () -> Double = monotonicSeconds,
+        interval: Double = 5, delay: Double = 0, clock: @escaping @Sendable () -> Double = monotonicSeconds,
         write: @escaping @Sendable (String) -> Void = writeStandardError
     ) {
         self.label = label
@@ -41,6 +44,7 @@ public final class Progress: @unchecked Sendable {
         self.unit = unit
         self.interactive = interactive
         self.interval = interval
+        self.delay = delay
         self.clock = clock
         self.write = write
         self.start = clock()
@@ -56,7 +60,7 @@ public final class Progress: @unchecked Sendable {
         self.note = note
         let now = clock()
         let wait = interactive ? 0.1 : interval
-        guard now - lastDraw >= wait else { return }
+        guard now - lastDraw >= wait, now - start >= delay else { return }
         lastDraw = now
         lastDrawnCompleted = completed
         write(interactive ? "\r\u{1B}[K" + line(now: now, bar: true) : line(now: now, bar: false) + "\n")
@@ -76,6 +80,7 @@ public final class Progress: @unchecked Sendable {
         defer { lock.unlock() }
         guard !finished else { return }
         finished = true
+        if delay > 0, lastDraw == -Double.infinity { return }  // silent so far: stays silent
         let now = clock()
         if interactive {
             write("\r\u{1B}[K" + line(now: now, bar: true) + "\n")

@@ -74,3 +74,36 @@ struct ResumedProgressTests {
         #expect(lines.withLock { $0 } == ["train: 60% (60/100) 2.0 upd/s ETA 0:00:20\n"])
     }
 }
+
+@Suite("Progress reporting after a delay")
+struct DelayedProgressTests {
+    @Test("nothing is drawn before the delay, and work that ends sooner stays silent")
+    func delayed() {
+        let lines = Mutex<[String]>([])
+        let now = Mutex<Double>(0)
+        func make() -> Progress {
+            now.withLock { $0 = 0 }
+            return Progress(
+                label: "decode", total: 100, unit: "lines", interactive: false, interval: 5, delay: 10,
+                clock: { now.withLock { $0 } }, write: { text in lines.withLock { $0.append(text) } })
+        }
+        let short = make()
+        now.withLock { $0 = 9 }
+        short.update(completed: 100)
+        short.finish()
+        #expect(lines.withLock { $0 }.isEmpty)
+
+        let long = make()
+        now.withLock { $0 = 9 }
+        long.update(completed: 30)  // before the delay: not drawn
+        now.withLock { $0 = 10 }
+        long.update(completed: 40)
+        now.withLock { $0 = 12 }
+        long.update(completed: 100)  // within the interval: drawn only by finish
+        long.finish()
+        #expect(lines.withLock { $0 } == [
+            "decode: 40% (40/100) 4.0 lines/s ETA 0:00:15\n",
+            "decode: 100% (100/100) 8.3 lines/s elapsed 0:00:12\n",
+        ])
+    }
+}

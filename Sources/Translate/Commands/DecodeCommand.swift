@@ -97,6 +97,12 @@ let decodeCommand = Command(
         strict: arguments.has("--strict"), outputPieces: arguments.has("--output-pieces"))
     let outputPath = arguments.string("--output")
 
+    // A file being translated shows how far it has got on stderr, unless it takes under 10 s, or the
+    // translations themselves go to the terminal (the lines would mix). Streams answer line by line instead.
+    let inputPath = arguments.string("--input")
+    let progress =
+        inputIsRegularFile && (outputPath != nil || !isTerminal(1))
+        ? Progress(label: "decode", total: try inputPath.map(countLines(inFile:)), unit: "lines", delay: 10) : nil
     let started = monotonicSeconds()
     var speed = SpeedCount()
     var collected = ""
@@ -114,14 +120,30 @@ let decodeCommand = Command(
             writeStandardError("warning: line \(lineNumber + offset): invalid UTF-8; wrote an empty line\n")
             return .invalid
         }
-        let results = try translator.translate(lines, firstLineNumber: lineNumber, warn: writeStandardError)
+        let linesBefore = Double(lineNumber - 1)
+        var segmentsDone = 0
+        let results = try translator.translate(lines, firstLineNumber: lineNumber, warn: writeStandardError) { count in
+            // Sentences are not lines when splitting: then the count moves once per group, below.
+            guard !split, let progress else { return }
+            segmentsDone += count
+            progress.update(completed: linesBefore + Double(segmentsDone))
+        }
         let text = results.map(outputFormat.lines(for:)).joined()
         if outputPath == nil { writeStandardOutput(text) } else { collected += text }
         speed.add(results)
         lineNumber += group.count
+        progress?.update(completed: Double(lineNumber - 1))
     }
+    progress?.finish()
     if let outputPath { try AtomicFile.write(Data(collected.utf8), to: outputPath) }
     if arguments.has("--report-speed") { writeStandardError(speed.report(seconds: monotonicSeconds() - started)) }
+}
+
+/// The number of lines in a file (a last line without a newline counts), for the progress report.
+private func countLines(inFile path: String) throws -> Double {
+    guard let data = FileManager.default.contents(atPath: path) else { throw RuntimeError("\(path): cannot read") }
+    let newlines = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+    return Double(newlines + (data.last.map { $0 == 0x0A ? 0 : 1 } ?? 0))
 }
 
 /// Opens a file for reading, or says in one line why not.

@@ -50,9 +50,14 @@ struct TextTranslator {
 
     /// Translates `lines` (numbered from `firstLineNumber`), in order.
     ///
-    /// - Parameter warn: receives one line per truncated source, naming its input line.
+    /// - Parameters:
+    ///   - warn: receives one line per truncated source, naming its input line.
+    ///   - batchDone: called after each batch the model translates with its number of segments (sentences
+    ///     when splitting, else non-empty lines).
     /// - Throws: `RuntimeError` for an over-long line under `strict`, or a SentencePiece failure.
-    func translate(_ lines: [InputLine], firstLineNumber: Int, warn: (String) -> Void) throws -> [LineTranslation] {
+    func translate(
+        _ lines: [InputLine], firstLineNumber: Int, warn: (String) -> Void, batchDone: (Int) -> Void = { _ in }
+    ) throws -> [LineTranslation] {
         // Every line becomes one or more segments (sentences) to translate; `sentencesOfLine` keeps how
         // to put them back together.
         var segmentTexts: [String] = []
@@ -93,7 +98,7 @@ struct TextTranslator {
         }
         // Only segments with pieces go to the model; an empty or blank one translates to nothing.
         let nonEmpty = sources.indices.filter { !sources[$0].isEmpty }
-        let found = translator.translate(nonEmpty.map { sources[$0] })
+        let found = translator.translate(nonEmpty.map { sources[$0] }, batchDone: batchDone)
         var hypothesesOfSegment = [[Hypothesis]](repeating: [], count: sources.count)
         for (segment, hypotheses) in zip(nonEmpty, found) { hypothesesOfSegment[segment] = hypotheses }
         let texts = try render(hypothesesOfSegment.flatMap { $0.map(\.tokens) })

@@ -50,9 +50,11 @@ struct Translator {
 
     /// Up to `nBest` hypotheses per source, best first, in the order of `sources`.
     ///
-    /// - Parameter sources: piece ids without EOS, short enough for the model (`count + 1 <=
-    ///   max_positions`); an empty one is searched from EOS alone.
-    func translate(_ sources: [[Int]]) -> [[Hypothesis]] {
+    /// - Parameters:
+    ///   - sources: piece ids without EOS, short enough for the model (`count + 1 <= max_positions`); an
+    ///     empty one is searched from EOS alone.
+    ///   - batchDone: called after each batch with its number of sources (for progress reports).
+    func translate(_ sources: [[Int]], batchDone: (Int) -> Void = { _ in }) -> [[Hypothesis]] {
         let eos = model.configuration.eosId
         let withEOS = sources.map { $0 + [eos] }
         // Stable: equal lengths keep input order, so the batches do not depend on the sort's whims.
@@ -63,6 +65,7 @@ struct Translator {
         for batch in limits.batches(of: order, lengths: withEOS.map(\.count)) {
             let found = search.search(model, sources: batch.map { withEOS[$0] })
             for (index, hypotheses) in zip(batch, found) { results[index] = hypotheses }
+            batchDone(batch.count)
         }
         return results
     }
