@@ -139,11 +139,18 @@ let decodeCommand = Command(
     if arguments.has("--report-speed") { writeStandardError(speed.report(seconds: monotonicSeconds() - started)) }
 }
 
-/// The number of lines in a file (a last line without a newline counts), for the progress report.
+/// The number of lines in a file (a last line without a newline counts), for the progress report; read in
+/// 1 MiB chunks, so a large file costs no memory.
 private func countLines(inFile path: String) throws -> Double {
-    guard let data = FileManager.default.contents(atPath: path) else { throw RuntimeError("\(path): cannot read") }
-    let newlines = data.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
-    return Double(newlines + (data.last.map { $0 == 0x0A ? 0 : 1 } ?? 0))
+    guard let file = FileHandle(forReadingAtPath: path) else { throw RuntimeError("\(path): cannot read") }
+    defer { try? file.close() }
+    var newlines = 0
+    var last: UInt8?
+    while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
+        chunk.withUnsafeBytes { bytes in for byte in bytes where byte == 0x0A { newlines += 1 } }
+        last = chunk.last
+    }
+    return Double(newlines + (last == nil || last == 0x0A ? 0 : 1))
 }
 
 /// Opens a file for reading, or says in one line why not.
