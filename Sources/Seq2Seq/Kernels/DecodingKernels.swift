@@ -234,11 +234,13 @@ func transposedProduct(
 /// One product for every row; large products are split over ``Parallel/threadCount`` threads by blocks of
 /// output columns, each thread running a single-threaded BLAS product on its part of `W`, so the weights
 /// are read (and packed) once per step whatever the number of rows. (OpenBLAS packs `Wᵀ` faster than `W`,
-/// which matters when there are few rows.)
+/// which matters when there are few rows.) With `packed` (`Wᵀ` packed once, `transposed` only), the
+/// products with more than ``smallProductRows`` rows skip that packing and give the same bits
+/// (``packedProduct``).
 func decoderLinear(
     _ x: UnsafePointer<Float>, rows: Int, inputs: Int, weight: UnsafePointer<Float>, transposed: Bool = false,
-    panels: UnsafePointer<Float>? = nil, bias: UnsafePointer<Float>?, outputs: Int, into y: UnsafeMutablePointer<Float>,
-    ldy: Int? = nil, relu: Bool = false
+    panels: UnsafePointer<Float>? = nil, packed: PackedWeight? = nil, bias: UnsafePointer<Float>?, outputs: Int,
+    into y: UnsafeMutablePointer<Float>, ldy: Int? = nil, relu: Bool = false
 ) {
     guard rows > 0 else { return }
     let ldy = ldy ?? outputs
@@ -263,8 +265,15 @@ func decoderLinear(
         return
     }
     let blocks = (outputs + block - 1) / block
+    // The packed weight is used once its products agreed bit for bit with OpenBLAS's own.
+    let packed = packed.flatMap { packed in
+        transposed && packed.inputs == inputs && packed.outputs == outputs && rows <= packed.kernels.r
+            && packed.agreesWithOpenBLAS(transposed: weight) ? packed : nil
+    }
     // Worth splitting when there are many rows, or a large weight to pack (OpenBLAS copies its part of W
     // into its own layout at every call, which costs about as much as the product when there are few rows).
+    // The split is the same with a packed weight: the kernel's blocks, and so the bits, follow the columns
+    // each thread gets.
     Parallel.forEachRange(blocks, work: rows * outputs * inputs / 64 + outputs * inputs / 4) { range in
         let first = range.lowerBound * block
         let columns = min(range.upperBound * block, outputs) - first
@@ -272,12 +281,35 @@ func decoderLinear(
             // Start from the bias and let the product add to it (beta = 1), as `linear` does.
             for r in 0..<rows { (y + r * ldy + first).update(from: bias + first, count: columns) }
         }
+        if let packed {
+            BLAS.measure(flops: 2 * rows * columns * inputs) {
+                packedProduct(
+                    x, rows: rows, weight: packed, columns: first..<(first + columns), beta: bias == nil ? 0 : 1,
+                    into: y, ldy: ldy)
+            }
+            rectify(first..<(first + columns))
+            return
+        }
         // [R, in] x [columns, in]ᵀ (or [in, columns]) -> [R, columns]
         gemm(
             transposeB: !transposed, m: rows, n: columns, k: inputs, a: x, lda: inputs,
             b: transposed ? weight + first : weight + first * inputs, ldb: transposed ? outputs : inputs,
             beta: bias == nil ? 0 : 1, c: y + first, ldc: ldy)
         rectify(first..<(first + columns))
+    }
+}
+
+/// The output columns each thread of ``decoderLinear`` takes in a product of `rows` > ``smallProductRows``
+/// rows: blocks of 64 outputs, split as ``Parallel/forEachRange(_:work:_:)`` splits them (OpenBLAS's bits
+/// depend on the columns a call covers, so the row-split step (``packedRowsProduct``) repeats these ranges).
+func decoderColumnRanges(rows: Int, inputs: Int, outputs: Int) -> [Range<Int>] {
+    let block = 64
+    let blocks = (outputs + block - 1) / block
+    let work = rows * outputs * inputs / 64 + outputs * inputs / 4
+    let chunks = min(blocks, work >= Parallel.minimumParallelWork ? Parallel.threadCount : 1)
+    return (0..<chunks).compactMap { chunk in
+        let (start, end) = (blocks * chunk / chunks, blocks * (chunk + 1) / chunks)
+        return start < end ? (start * block)..<min(end * block, outputs) : nil
     }
 }
 

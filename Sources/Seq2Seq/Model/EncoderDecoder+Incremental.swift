@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 // Incremental (step-by-step) decoding for beam search: luna.md §2.4; fairseq's `incremental_state`.
 //
@@ -124,7 +125,7 @@ extension EncoderDecoder: IncrementalDecoder {
                 scores.values.withUnsafeMutableBufferPointer { logits in
                     decoderLinear(
                         input, rows: rows, inputs: d, weight: transposed.baseAddress!, transposed: true, panels: panels,
-                        bias: nil, outputs: v, into: logits.baseAddress!)
+                        packed: weights.outputPacked, bias: nil, outputs: v, into: logits.baseAddress!)
                 }
             }
         }
@@ -168,91 +169,28 @@ extension EncoderDecoder {
         let t = Float(state.steps)
         let rowSources = state.rowSources
         let sources = state.sources
+        precondition(lunaDecoderLayers.allSatisfy { tied == ($0.self_attn.c_proj != nil) }, "lunaStep: tie_kv disagrees with a layer")
+        if lunaLayersByRows(
+            rows: rows, memory: memory, inPlace: inPlace, firstStep: firstStep, parents: parents, steps: t,
+            rowSources: rowSources, sources: sources, scratch: scratch)
+        {
+            memory.sumRows = rows
+            return
+        }
 
         for (i, layer) in lunaDecoderLayers.enumerated() {
             let pre = layer.normalizeBefore
-            let attention = layer.self_attn
             let weights = sources.weights.layers[i]
             let fusedWidth = weights.selfInput.outputs
             // Causal Luna self-attention.
             let input = pre ? layerNormRows(layer.self_attn_layer_norm, y, rows: rows, width: d, scratch: scratch) : y
             linearRows(input, rows: rows, weights.selfInput, into: wide)
-            precondition(tied == (attention.c_proj != nil), "lunaStep: tie_kv disagrees with layer \(i)")
-            if !inPlace {
-                if !tied { memory.spareKeySums[i].reserve(rows * sumWidth) }
-                memory.spareValueSums[i].reserve(rows * sumWidth)
-            }
-            let oldValues = memory.valueSums[i].pointer
-            let newValues = inPlace ? oldValues : memory.spareValueSums[i].pointer
-            let oldKeys = tied ? oldValues : memory.keySums[i].pointer
-            let newKeys = tied ? newValues : (inPlace ? oldKeys : memory.spareKeySums[i].pointer)
-            let scale = attention.scale(d)
-            let softplusBeta = Float(Foundation.log(2.0))
-            let activation = attention.activation
+            let sums = LunaSums(memory, layer: i, rows: rows, width: sumWidth, inPlace: inPlace)
             sources.packQueries[i].withUnsafeBufferPointer { packQuery in
-                let packQuery = packQuery.baseAddress!
                 Parallel.forEachRange(rows, work: rows * sumWidth * (tied ? 2 : 4)) { range in
-                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * slots + headWidth) { buffer in
-                        let (alpha, e, scaledQuery) = (buffer.baseAddress!, buffer.baseAddress! + slots, buffer.baseAddress! + 2 * slots)
-                        for row in range {
-                            let source = rowSources[row]
-                            let valid = sources.packedLengths[source]
-                            let projected = wide + row * fusedWidth
-                            for h in 0..<heads {
-                                let offset = h * headWidth
-                                let cRow = projected + offset
-                                let qRow = projected + d + offset
-                                let kRow = projected + 2 * d + offset
-                                let vRow = tied ? kRow : projected + 3 * d + offset
-                                // α = w(c·Πᵀ) over the L slots.
-                                let pi = packQuery + (source * heads + h) * slots * headWidth
-                                for l in 0..<slots {
-                                    let z = dotProduct(cRow, pi + l * headWidth, count: headWidth)
-                                    switch activation {
-                                    case .softplus:
-                                        alpha[l] = softplusBeta * z > 20 ? z : Foundation.log1p(Foundation.exp(softplusBeta * z)) / softplusBeta
-                                    case .elu:
-                                        alpha[l] = (z > 0 ? z : Foundation.expm1(z)) + 1
-                                    }
-                                }
-                                // S^V += αᵀv ([L, d/H]) and, untied, S^K += kᵀα ([d/H, L]), reading the sums of the
-                                // row continued.
-                                let head = (row * heads + h) * headWidth * slots
-                                let oldHead = (Int(parents[row]) * heads + h) * headWidth * slots
-                                let valueSum = newValues + head
-                                addOuterProduct(
-                                    alpha, rows: slots, vRow, columns: headWidth,
-                                    to: firstStep ? nil : oldValues + oldHead, into: valueSum)
-                                // e = (s·q)·S^K / t, π = softmax over the unmasked slots, o = π·S^V / t.
-                                if tied {
-                                    for j in 0..<headWidth { scaledQuery[j] = qRow[j] * scale }
-                                    transposedProduct(valueSum, rows: slots, width: headWidth, scaledQuery, into: e)
-                                } else {
-                                    let keySum = newKeys + head
-                                    addOuterProduct(
-                                        kRow, rows: headWidth, alpha, columns: slots,
-                                        to: firstStep ? nil : oldKeys + oldHead, into: keySum)
-                                    for l in 0..<slots { e[l] = 0 }
-                                    for j in 0..<headWidth { multiplyAdd(qRow[j] * scale, keySum + j * slots, into: e, count: slots) }
-                                }
-                                var maximum = -Float.infinity
-                                for l in 0..<valid {
-                                    e[l] *= 1 / t
-                                    maximum = max(maximum, e[l])
-                                }
-                                var total: Float = 0
-                                for l in 0..<valid {
-                                    e[l] = fastExp(e[l] - maximum)
-                                    total += e[l]
-                                }
-                                let inverse = 1 / total
-                                let o = first + row * d + offset
-                                for j in 0..<headWidth { o[j] = 0 }
-                                for l in 0..<valid { multiplyAdd(e[l] * inverse, valueSum + l * headWidth, into: o, count: headWidth) }
-                                for j in 0..<headWidth { o[j] *= 1 / t }
-                            }
-                        }
-                    }
+                    lunaSelfAttention(
+                        range, layer: i, wide: wide, rowStride: fusedWidth, packQuery: packQuery.baseAddress!, sums: sums,
+                        parents: parents, steps: t, firstStep: firstStep, rowSources: rowSources, sources: sources, into: first)
                 }
             }
             if !inPlace {
@@ -282,6 +220,246 @@ extension EncoderDecoder {
             feedForward(weights, norm: layer.final_layer_norm, pre: pre, rows: rows, scratch: scratch)
         }
         memory.sumRows = rows
+    }
+
+    /// Whether Luna steps may split their rows over the threads (``lunaLayersByRows``); tests turn it off to
+    /// compare with the column split.
+    static let splitsStepRows = Atomic<Bool>(true)
+    /// Luna steps that ran with their rows split, for tests.
+    static let rowSplitSteps = Atomic<Int>(0)
+
+    /// The layers of ``lunaStep`` with the rows split over the threads instead of each product's columns: one
+    /// parallel section per step instead of eight per layer, and every row's layer norms, residuals and
+    /// attention run on the thread that owns the row. Returns false, having done nothing, when this does not
+    /// apply (one thread, fewer than two groups of rows, no packed weights, or packed products that do not
+    /// give OpenBLAS's bits).
+    ///
+    /// Same bits as the column split: each product runs OpenBLAS's kernel on the same column ranges as
+    /// ``decoderLinear`` (``decoderColumnRanges(rows:inputs:outputs:)``), and a thread's rows start at a
+    /// multiple of the driver's row chunk (3·UNROLL_N), so every row meets the kernel at the same place of
+    /// its chunk as in one product over all rows (``PackedWeight/agreesWithOpenBLAS(transposed:)`` checks
+    /// both on the first use of each weight). Everything else works row by row.
+    private func lunaLayersByRows(
+        rows: Int, memory: DecoderMemory, inPlace: Bool, firstStep: Bool, parents: [Int32], steps t: Float,
+        rowSources: [Int], sources: DecoderSources, scratch: DecoderScratch
+    ) -> Bool {
+        guard Self.splitsStepRows.load(ordering: .relaxed), Parallel.threadCount > 1, let kernels = OpenBLASKernels.current
+        else { return false }
+        let group = 3 * kernels.unrollN
+        guard rows >= 2 * group, rows <= kernels.r else { return false }
+        let d = configuration.modelDimension
+        let layerWeights = sources.weights.layers
+        var packed: [[PackedWeight]] = []
+        for weights in layerWeights {
+            var layer: [PackedWeight] = []
+            for projection in [weights.selfInput, weights.selfOutput, weights.crossQuery, weights.crossOutput, weights.expand, weights.contract] {
+                guard let weight = projection.packed,
+                    projection.transposedWeight.withUnsafeBufferPointer({ weight.agreesWithOpenBLAS(transposed: $0.baseAddress!) })
+                else { return false }
+                layer.append(weight)
+            }
+            packed.append(layer)
+        }
+        // Every tensor the layers read, held open for the whole section.
+        var tensors: [Tensor] = []
+        func add(_ tensor: Tensor?) -> Int? {
+            guard let tensor else { return nil }
+            tensors.append(tensor)
+            return tensors.count - 1
+        }
+        struct Norm { let weight: Int, bias: Int, epsilon: Float }
+        func add(_ norm: LayerNorm) -> Norm { Norm(weight: add(norm.weight.value)!, bias: add(norm.bias.value)!, epsilon: norm.epsilon) }
+        struct Layer {
+            let biases: [Int?]
+            let selfNorm: Norm, crossNorm: Norm, finalNorm: Norm
+            let packQuery: Int, crossKeys: Int, crossValues: Int
+            let crossHeads: Int, crossScale: Float
+            let sums: LunaSums
+        }
+        let sumWidth = memory.sumWidth
+        let layers = lunaDecoderLayers.enumerated().map { i, layer in
+            let weights = layerWeights[i]
+            let (crossHeads, crossScale): (Int, Float)
+            if let unpack = layer.encoder_attn {
+                (crossHeads, crossScale) = (unpack.heads, 1 / Float(d / unpack.heads).squareRoot())
+            } else {
+                (crossHeads, crossScale) = (layer.encoder_attn_softmax!.headCount, layer.encoder_attn_softmax!.scale)
+            }
+            return Layer(
+                biases: [weights.selfInput, weights.selfOutput, weights.crossQuery, weights.crossOutput, weights.expand, weights.contract]
+                    .map { add($0.bias) },
+                selfNorm: add(layer.self_attn_layer_norm), crossNorm: add(layer.encoder_attn_layer_norm),
+                finalNorm: add(layer.final_layer_norm), packQuery: add(sources.packQueries[i])!,
+                crossKeys: add(sources.crossKeys[i])!, crossValues: add(sources.crossValues[i])!, crossHeads: crossHeads,
+                crossScale: crossScale, sums: LunaSums(memory, layer: i, rows: rows, width: sumWidth, inPlace: inPlace))
+        }
+        let (y, first, second, wide, normed) = (
+            scratch.y.pointer, scratch.first.pointer, scratch.second.pointer, scratch.wide.pointer, scratch.normed.pointer
+        )
+        let (mean, rstd) = (scratch.mean.pointer, scratch.rstd.pointer)
+        let positions = sources.crossPositions
+        let wideStride = packed.flatMap { [$0[0].outputs, $0[4].outputs] }.max()!
+        withBaseAddresses(tensors[...]) { pointers in
+            let groups = (rows + group - 1) / group
+            Parallel.forEachRange(groups, work: Int.max) { range in
+                let rowRange = (range.lowerBound * group)..<min(range.upperBound * group, rows)
+                let r0 = rowRange.lowerBound
+                // LN of the rows of `x` into `out`, by pieces small enough that the kernel stays on this thread.
+                func normalize(_ norm: Norm, _ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+                    var piece = r0
+                    while piece < rowRange.upperBound {
+                        let count = min(32, rowRange.upperBound - piece)
+                        layerNormKernel(
+                            out + piece * d, mean: mean + piece, rstd: rstd + piece, x + piece * d, weight: pointers[norm.weight],
+                            bias: pointers[norm.bias], rows: count, columns: d, epsilon: norm.epsilon)
+                        piece += count
+                    }
+                }
+                // y += branch (pre-norm), or y = LN(y + branch) (`residual`).
+                func residual(_ branch: UnsafeMutablePointer<Float>, norm: Norm?) {
+                    let (start, end) = (r0 * d, rowRange.upperBound * d)
+                    guard let norm else {
+                        for j in start..<end { y[j] += branch[j] }
+                        return
+                    }
+                    for j in start..<end { branch[j] += y[j] }
+                    normalize(norm, branch, into: y)
+                }
+                // Rows of `wide` are `wideStride` apart whatever the product (the self-attention inputs and the
+                // feed-forward's hidden layer differ in width), so that no thread's rows overlap another's.
+                func product(
+                    _ x: UnsafePointer<Float>, _ layer: Int, _ index: Int, into out: UnsafeMutablePointer<Float>,
+                    relu: Bool = false
+                ) {
+                    let weight = packed[layer][index]
+                    packedRowsProduct(
+                        x, ldx: x == wide ? wideStride : weight.inputs, rows: rowRange, of: rows, weight: weight,
+                        bias: layers[layer].biases[index].map { pointers[$0] }, into: out,
+                        ldy: out == wide ? wideStride : weight.outputs, relu: relu)
+                }
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(positions, 1)) { scores in
+                    for (i, layer) in lunaDecoderLayers.enumerated() {
+                        let plan = layers[i]
+                        let pre = layer.normalizeBefore
+                        // Causal Luna self-attention.
+                        if pre { normalize(plan.selfNorm, y, into: normed) }
+                        product(pre ? normed : y, i, 0, into: wide)
+                        lunaSelfAttention(
+                            rowRange, layer: i, wide: wide, rowStride: wideStride, packQuery: pointers[plan.packQuery],
+                            sums: plan.sums, parents: parents, steps: t, firstStep: firstStep, rowSources: rowSources,
+                            sources: sources, into: first)
+                        product(first, i, 1, into: second)
+                        residual(second, norm: pre ? nil : plan.selfNorm)
+                        // Cross-attention.
+                        if pre { normalize(plan.crossNorm, y, into: normed) }
+                        product(pre ? normed : y, i, 2, into: first)
+                        let (keys, values) = (pointers[plan.crossKeys], pointers[plan.crossValues])
+                        for row in rowRange {
+                            let source = rowSources[row]
+                            let base = source * positions
+                            attendRow(
+                                query: first + row * d, heads: plan.crossHeads, headWidth: d / plan.crossHeads,
+                                scale: plan.crossScale, count: sources.crossLengths[source], key: { keys + (base + $0) * d },
+                                value: { values + (base + $0) * d }, scores: scores.baseAddress!, into: second + row * d)
+                        }
+                        product(second, i, 3, into: first)
+                        residual(first, norm: pre ? nil : plan.crossNorm)
+                        // Feed-forward.
+                        if pre { normalize(plan.finalNorm, y, into: normed) }
+                        product(pre ? normed : y, i, 4, into: wide, relu: true)
+                        product(wide, i, 5, into: first)
+                        residual(first, norm: pre ? nil : plan.finalNorm)
+                    }
+                }
+            }
+        }
+        Self.rowSplitSteps.add(1, ordering: .relaxed)
+        if !inPlace {
+            for i in lunaDecoderLayers.indices {
+                if !memory.tiedSums { swap(&memory.keySums[i], &memory.spareKeySums[i]) }
+                swap(&memory.valueSums[i], &memory.spareValueSums[i])
+            }
+        }
+        return true
+    }
+
+    /// Causal Luna self-attention of the rows `range` of layer `i` (`CausalLunaAttention.step`): reads the
+    /// fused projections in `wide` (c; q; k or c; q; k; v per row, rows `rowStride` apart), updates the running sums
+    /// and writes the attention output `[R, d]` into `first`.
+    private func lunaSelfAttention(
+        _ range: Range<Int>, layer i: Int, wide: UnsafeMutablePointer<Float>, rowStride: Int,
+        packQuery: UnsafePointer<Float>, sums: LunaSums, parents: [Int32], steps t: Float, firstStep: Bool,
+        rowSources: [Int], sources: DecoderSources, into first: UnsafeMutablePointer<Float>
+    ) {
+        let c = configuration
+        let d = c.modelDimension
+        let (heads, headWidth, slots, tied) = (c.attentionHeads, c.headDimension, sources.slots, c.tieKeyValue)
+        let attention = lunaDecoderLayers[i].self_attn
+        let (oldValues, newValues, oldKeys, newKeys) = (sums.oldValues, sums.newValues, sums.oldKeys, sums.newKeys)
+        let scale = attention.scale(d)
+        let softplusBeta = Float(Foundation.log(2.0))
+        let activation = attention.activation
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * slots + headWidth) { buffer in
+            let (alpha, e, scaledQuery) = (buffer.baseAddress!, buffer.baseAddress! + slots, buffer.baseAddress! + 2 * slots)
+            for row in range {
+                let source = rowSources[row]
+                let valid = sources.packedLengths[source]
+                let projected = wide + row * rowStride
+                for h in 0..<heads {
+                    let offset = h * headWidth
+                    let cRow = projected + offset
+                    let qRow = projected + d + offset
+                    let kRow = projected + 2 * d + offset
+                    let vRow = tied ? kRow : projected + 3 * d + offset
+                    // α = w(c·Πᵀ) over the L slots.
+                    let pi = packQuery + (source * heads + h) * slots * headWidth
+                    for l in 0..<slots {
+                        let z = dotProduct(cRow, pi + l * headWidth, count: headWidth)
+                        switch activation {
+                        case .softplus:
+                            alpha[l] = softplusBeta * z > 20 ? z : Foundation.log1p(Foundation.exp(softplusBeta * z)) / softplusBeta
+                        case .elu:
+                            alpha[l] = (z > 0 ? z : Foundation.expm1(z)) + 1
+                        }
+                    }
+                    // S^V += αᵀv ([L, d/H]) and, untied, S^K += kᵀα ([d/H, L]), reading the sums of the
+                    // row continued.
+                    let head = (row * heads + h) * headWidth * slots
+                    let oldHead = (Int(parents[row]) * heads + h) * headWidth * slots
+                    let valueSum = newValues + head
+                    addOuterProduct(
+                        alpha, rows: slots, vRow, columns: headWidth,
+                        to: firstStep ? nil : oldValues + oldHead, into: valueSum)
+                    // e = (s·q)·S^K / t, π = softmax over the unmasked slots, o = π·S^V / t.
+                    if tied {
+                        for j in 0..<headWidth { scaledQuery[j] = qRow[j] * scale }
+                        transposedProduct(valueSum, rows: slots, width: headWidth, scaledQuery, into: e)
+                    } else {
+                        let keySum = newKeys + head
+                        addOuterProduct(
+                            kRow, rows: headWidth, alpha, columns: slots,
+                            to: firstStep ? nil : oldKeys + oldHead, into: keySum)
+                        for l in 0..<slots { e[l] = 0 }
+                        for j in 0..<headWidth { multiplyAdd(qRow[j] * scale, keySum + j * slots, into: e, count: slots) }
+                    }
+                    var maximum = -Float.infinity
+                    for l in 0..<valid {
+                        e[l] *= 1 / t
+                        maximum = max(maximum, e[l])
+                    }
+                    var total: Float = 0
+                    for l in 0..<valid {
+                        e[l] = fastExp(e[l] - maximum)
+                        total += e[l]
+                    }
+                    let inverse = 1 / total
+                    let o = first + row * d + offset
+                    for j in 0..<headWidth { o[j] = 0 }
+                    for l in 0..<valid { multiplyAdd(e[l] * inverse, valueSum + l * headWidth, into: o, count: headWidth) }
+                    for j in 0..<headWidth { o[j] *= 1 / t }
+                }
+            }
+        }
     }
 
     /// Transformer decoder layers, one step (`TransformerDecoderLayer.step`).
@@ -444,12 +622,14 @@ extension EncoderDecoder {
                     bias.withUnsafeBufferPointer { b in
                         decoderLinear(
                             x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true,
-                            panels: panels, bias: b.baseAddress!, outputs: projection.outputs, into: out, relu: relu)
+                            panels: panels, packed: projection.packed, bias: b.baseAddress!, outputs: projection.outputs,
+                            into: out, relu: relu)
                     }
                 } else {
                     decoderLinear(
                         x, rows: rows, inputs: projection.inputs, weight: w.baseAddress!, transposed: true,
-                        panels: panels, bias: nil, outputs: projection.outputs, into: out, relu: relu)
+                        panels: panels, packed: projection.packed, bias: nil, outputs: projection.outputs, into: out,
+                        relu: relu)
                 }
             }
         }
@@ -515,4 +695,33 @@ extension EncoderDecoder {
         DecoderWeights.cache.withLock { $0 = weights }
         return weights
     }
+}
+
+/// One Luna layer's running sums for a step: where the previous step's are read and this step's written
+/// (the same buffers when every row continues its own row, else the spare ones, grown to `rows` rows).
+private struct LunaSums {
+    let oldValues: UnsafeMutablePointer<Float>
+    let newValues: UnsafeMutablePointer<Float>
+    let oldKeys: UnsafeMutablePointer<Float>
+    let newKeys: UnsafeMutablePointer<Float>
+
+    init(_ memory: DecoderMemory, layer i: Int, rows: Int, width: Int, inPlace: Bool) {
+        let tied = memory.tiedSums
+        if !inPlace {
+            if !tied { memory.spareKeySums[i].reserve(rows * width) }
+            memory.spareValueSums[i].reserve(rows * width)
+        }
+        oldValues = memory.valueSums[i].pointer
+        newValues = inPlace ? oldValues : memory.spareValueSums[i].pointer
+        oldKeys = tied ? oldValues : memory.keySums[i].pointer
+        newKeys = tied ? newValues : (inPlace ? oldKeys : memory.spareKeySums[i].pointer)
+    }
+}
+
+/// `body` with the base addresses of `tensors`' storage, all held open meanwhile.
+private func withBaseAddresses<R>(
+    _ tensors: ArraySlice<Tensor>, _ held: [UnsafePointer<Float>] = [], _ body: ([UnsafePointer<Float>]) -> R
+) -> R {
+    guard let first = tensors.first else { return body(held) }
+    return first.withUnsafeBufferPointer { withBaseAddresses(tensors.dropFirst(), held + [$0.baseAddress!], body) }
 }

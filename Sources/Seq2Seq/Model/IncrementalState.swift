@@ -118,6 +118,9 @@ struct DecoderProjection {
     var transposedWeight: Tensor
     /// W in panels of eight outputs (``panelWeights(_:outputs:inputs:)``), for products with few rows.
     var panels: Tensor?
+    /// Wᵀ packed in OpenBLAS's layout (``PackedWeight``), for products with many rows; nil without OpenBLAS's
+    /// kernels.
+    var packed: PackedWeight?
     var bias: Tensor?
     var inputs: Int
     var outputs: Int
@@ -135,6 +138,7 @@ struct DecoderProjection {
             }
         }
         transposedWeight = Tensor(shape: [inputs, outputs], scalars: transposed)
+        packed = transposed.withUnsafeBufferPointer { PackedWeight(transposed: $0.baseAddress!, inputs: inputs, outputs: outputs) }
         panels = outputs % 8 != 0 ? nil : stacked.withUnsafeBufferPointer { w in
             Tensor(shape: [outputs * inputs], scalars: panelWeights(w.baseAddress!, outputs: outputs, inputs: inputs))
         }
@@ -169,6 +173,8 @@ final class DecoderWeights: Sendable {
     /// Eᵀ `[d, V]`, the output projection, and E in panels.
     let output: Tensor
     let outputPanels: Tensor?
+    /// Eᵀ packed in OpenBLAS's layout (``PackedWeight``).
+    let outputPacked: PackedWeight?
     /// The model tensors these were made from, held so that their storage stays alive and unchanged
     /// (copy-on-write): the same storage addresses then mean the same weights.
     private let sources: [Tensor]
@@ -178,6 +184,9 @@ final class DecoderWeights: Sendable {
         self.layers = layers
         self.output = output
         self.outputPanels = outputPanels
+        outputPacked = output.withUnsafeBufferPointer { transposed in
+            PackedWeight(transposed: transposed.baseAddress!, inputs: output.shape[0], outputs: output.shape[1])
+        }
         self.sources = sources
         addresses = sources.map(DecoderWeights.address)
     }
