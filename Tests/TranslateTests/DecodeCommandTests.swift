@@ -250,6 +250,12 @@ struct DecodeCommandTests {
         #expect(nbest.status == 64 && nbest.standardError.hasPrefix("error: --nbest must be an integer from 1 to 5, got '6'\n"))
         let input = try model.decode(["-i", folder.path("absent.txt")])
         #expect(input.status == 1 && input.standardError == "error: \(folder.path("absent.txt")): no such file\n")
+        // An output that cannot be written fails before the model is even read, not after translating.
+        let output = folder.path("absent/out.de")
+        let unwritable = try runTool("translate", ["decode", "--model", missing, "-o", output], input: Data("Hi.\n".utf8))
+        #expect(unwritable.status == 1 && unwritable.standardError == "error: \(output): cannot create (is the folder writable?)\n")
+        let intoFolder = try model.decode(["-o", folder.url.path], input: "Hi.\n")
+        #expect(intoFolder.status == 1 && intoFolder.standardError == "error: \(folder.url.path): is a directory\n")
 
         // No --model: the shipped model, or one line saying none ships yet.
         if !FileManager.default.fileExists(atPath: packageRoot.appendingPathComponent("data/model").path) {

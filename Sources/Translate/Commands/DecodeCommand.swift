@@ -75,7 +75,7 @@ let decodeCommand = Command(
         default: .plain
         }
 
-    // Inputs before the model, so that a wrong path fails fast.
+    // Inputs and the output's folder before the model, so that a wrong path fails fast.
     let reader: LineReader
     let inputIsRegularFile: Bool
     if let path = arguments.string("--input") {
@@ -87,6 +87,7 @@ let decodeCommand = Command(
         var status = stat()
         inputIsRegularFile = fstat(0, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
     }
+    if let path = arguments.string("--output") { try AtomicFile.checkWritable(path) }
     let bundle = try ModelBundle(directory: try arguments.string("--model") ?? defaultModelDirectory())
     BLAS.threadCount = threads
     Parallel.threadCount = threads
