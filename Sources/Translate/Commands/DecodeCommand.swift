@@ -78,7 +78,9 @@ let decodeCommand = Command(
     // Inputs and the output's folder before the model, so that a wrong path fails fast.
     let reader: LineReader
     let inputIsRegularFile: Bool
-    if let path = arguments.string("--input") {
+    let inputPath = arguments.string("--input")
+    let outputPath = arguments.string("--output")
+    if let path = inputPath {
         let descriptor = try openInputFile(path)
         reader = LineReader(fileDescriptor: descriptor)
         inputIsRegularFile = true
@@ -87,7 +89,7 @@ let decodeCommand = Command(
         var status = stat()
         inputIsRegularFile = fstat(0, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
     }
-    if let path = arguments.string("--output") { try AtomicFile.checkWritable(path) }
+    if let outputPath { try AtomicFile.checkWritable(outputPath) }
     let bundle = try ModelBundle(directory: try arguments.string("--model") ?? defaultModelDirectory())
     BLAS.threadCount = threads
     Parallel.threadCount = threads
@@ -96,11 +98,9 @@ let decodeCommand = Command(
         lengthPenalty: options.lengthPenalty,
         splitter: split ? SentenceSplitter(locale: arguments.string("--source-lang") ?? "en") : nil,
         strict: arguments.has("--strict"), outputPieces: arguments.has("--output-pieces"))
-    let outputPath = arguments.string("--output")
 
     // A file being translated shows how far it has got on stderr, unless it takes under 10 s, or the
     // translations themselves go to the terminal (the lines would mix). Streams answer line by line instead.
-    let inputPath = arguments.string("--input")
     let progress =
         inputIsRegularFile && (outputPath != nil || !isTerminal(1))
         ? Progress(label: "decode", total: try inputPath.map(countLines(inFile:)), unit: "lines", delay: 10) : nil
